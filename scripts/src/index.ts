@@ -1,0 +1,1 @@
+export { demoCommand, runDemo } from './demo.js';

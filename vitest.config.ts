@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+/** One project per package; each keeps its tests beside its code as `src/**\/*.test.ts`. */
+const packages = ['pki', 'cli'];
+
+export default defineConfig({
+  test: {
+    projects: packages.map((name) => ({
+      test: {
+        name,
+        root: name,
+        include: ['src/**/*.test.ts'],
+        testTimeout: 30_000,
+        hookTimeout: 60_000,
+      },
+    })),
+  },
+});
