@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** One project per package; each keeps its tests beside its code as `src/**\/*.test.ts`. */
-const packages = ['pki', 'cli'];
+const packages = ['pki', 'scripts', 'cli'];
 
 export default defineConfig({
   test: {
@@ -10,7 +10,7 @@ export default defineConfig({
         name,
         root: name,
         include: ['src/**/*.test.ts'],
-        testTimeout: 30_000,
+        testTimeout: 60_000,
         hookTimeout: 60_000,
       },
     })),

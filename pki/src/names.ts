@@ -97,12 +97,17 @@ function bytesToIp(bytes: Buffer): string {
   return groups.join(':');
 }
 
-/** True when `address` lies in one of `ranges`. */
+/**
+ * True when `address` lies in one of `ranges` of its own family. X.509 compares an
+ * IPv4 name (4 bytes) only with IPv4 constraints and IPv6 (16) only with IPv6, while
+ * BlockList would equate `::ffff:10.0.0.1` with `10.0.0.1`: only same-family ranges go in.
+ */
 export function isIpWithinRanges(address: string, ranges: readonly Cidr[]): boolean {
   const family = ipFamily(address);
   if (!family) return false;
   const list = new BlockList();
-  for (const range of ranges) list.addSubnet(range.network, range.prefix, range.family);
+  for (const range of ranges.filter((r) => r.family === family))
+    list.addSubnet(range.network, range.prefix, range.family);
   return list.check(address, family);
 }
 

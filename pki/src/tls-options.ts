@@ -62,12 +62,17 @@ export function clientTlsOptions(trust: TrustBundle, identity?: TlsIdentity, ser
 
 /**
  * OpenSSL checks the chain, the dates, the CRLs and the clientAuth purpose, but it
- * accepts a CA certificate as a client leaf. A CA is never a client here: drop it.
+ * accepts a CA certificate as a client leaf. A CA is never a client here: drop it,
+ * and report it as `tlsClientError` like every other refusal, with
+ * `socket.authorizationError` naming the reason (OpenSSL's codes, or `CLIENT_CERT_IS_CA`).
  */
 export function requireLeafClientCertificates(server: HttpsServer): void {
   server.on('secureConnection', (socket: TLSSocket) => {
-    const peer = socket.getPeerX509Certificate();
-    if (!peer || peer.ca) socket.destroy();
+    if (socket.getPeerX509Certificate()?.ca !== true) return;
+    // Node keeps OpenSSL's reason as a string code here, whatever @types/node says.
+    Object.assign(socket, { authorizationError: 'CLIENT_CERT_IS_CA' });
+    server.emit('tlsClientError', new Error('client presented a CA certificate'), socket);
+    socket.destroy();
   });
 }
 

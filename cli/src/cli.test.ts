@@ -1,0 +1,271 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../bin/sovereign.js', import.meta.url));
+const execFileAsync = promisify(execFile);
+
+async function sovereign(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'sovereign-cli-'));
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+describe('sovereign', () => {
+  it('--help lists every command group and exits 0', async () => {
+    const { code, stdout } = await sovereign('--help');
+    expect(code).toBe(0);
+    for (const group of ['keys', 'bundle', 'pki', 'install', 'controller', 'audit', 'sim', 'demo']) {
+      expect(stdout).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
+    }
+  });
+
+  it('--version prints the version', async () => {
+    const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(await sovereign('--version')).toMatchObject({ code: 0, stdout: `${manifest.version}\n` });
+  });
+
+  it('a group not built yet says so and exits 2', async () => {
+    const result = await sovereign('bundle', 'build', '--out', 'x.tar');
+    expect(result).toMatchObject({ code: 2, stderr: 'sovereign bundle: not built yet in this version\n' });
+  });
+
+  it('usage errors exit 2', async () => {
+    expect((await sovereign('no-such-command')).code).toBe(2);
+    const missing = await sovereign('pki', 'issue', '--dir', work);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("required option '--type <type>' not specified");
+    expect((await sovereign('pki', 'issue', '--type', 'router', '--dir', work)).code).toBe(2);
+  });
+});
+
+describe('sovereign pki', () => {
+  let dir: string;
+  let passFile: string;
+
+  beforeAll(async () => {
+    dir = join(work, 'pki');
+    passFile = join(work, 'pass');
+    await writeFile(passFile, 'a passphrase long enough\n', { mode: 0o600 });
+    const init = await sovereign(
+      'pki',
+      'init',
+      '--dir',
+      dir,
+      '--domain',
+      'example.internal',
+      '--ip',
+      '127.0.0.0/8',
+      '--passphrase-file',
+      passFile,
+    );
+    expect(init).toMatchObject({ code: 0 });
+    expect(init.stdout).toContain(`created PKI in ${dir} for example.internal (IP ranges: 127.0.0.0/8)`);
+  });
+
+  it('init refuses an existing directory without --force', async () => {
+    const again = await sovereign(
+      'pki',
+      'init',
+      '--dir',
+      dir,
+      '--domain',
+      'example.internal',
+      '--passphrase-file',
+      passFile,
+    );
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`error: ${dir}: directory exists and is not empty; pass --force to replace it\n`);
+  });
+
+  it('issues, shows, revokes and exports, end to end', async () => {
+    const prefix = join(work, 'controller');
+    const issued = await sovereign(
+      'pki',
+      'issue',
+      '--dir',
+      dir,
+      '--type',
+      'server',
+      '--name',
+      'controller',
+      '--dns',
+      'controller.example.internal',
+      '--ip',
+      '127.0.0.1',
+      '--out',
+      prefix,
+      '--passphrase-file',
+      passFile,
+    );
+    expect(issued.code).toBe(0);
+    expect((await stat(`${prefix}.key`)).mode & 0o777).toBe(0o600);
+    expect(await readFile(`${prefix}.key`, 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    expect((await readFile(`${prefix}.crt`, 'utf8')).match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+
+    const alice = join(work, 'alice');
+    expect(
+      (
+        await sovereign(
+          'pki',
+          'issue',
+          '--dir',
+          dir,
+          '--type',
+          'client',
+          '--name',
+          'user:alice@acme',
+          '--days',
+          '7',
+          '--out',
+          alice,
+          '--passphrase-file',
+          passFile,
+        )
+      ).code,
+    ).toBe(0);
+
+    const shown = await sovereign('pki', 'show', '--dir', dir, '--json');
+    const certificates = JSON.parse(shown.stdout) as Array<{
+      name: string;
+      serial: string;
+      status: string;
+      kind: string;
+    }>;
+    expect(certificates.map((c) => [c.kind, c.name, c.status])).toEqual([
+      ['root-ca', 'root-ca', 'valid'],
+      ['intermediate-ca', 'intermediate-ca', 'valid'],
+      ['server', 'controller', 'valid'],
+      ['client', 'user:alice@acme', 'valid'],
+    ]);
+    const aliceSerial = certificates[3]?.serial ?? '';
+
+    const revoked = await sovereign(
+      'pki',
+      'revoke',
+      '--dir',
+      dir,
+      '--serial',
+      aliceSerial,
+      '--passphrase-file',
+      passFile,
+    );
+    expect(revoked).toMatchObject({ code: 0 });
+    const table = await sovereign('pki', 'show', '--dir', dir);
+    expect(table.stdout).toMatch(/^TYPE\s+NAME\s+SERIAL\s+EXPIRES\s+STATUS$/m);
+    expect(table.stdout).toMatch(new RegExp(`^client\\s+user:alice@acme\\s+${aliceSerial}\\s+\\S+\\s+revoked$`, 'm'));
+
+    expect((await sovereign('pki', 'crl', '--dir', dir, '--passphrase-file', passFile, '--days', '3')).code).toBe(0);
+    expect((await sovereign('pki', 'crl', '--dir', dir, '--root', '--passphrase-file', passFile)).code).toBe(0);
+
+    const p12Password = join(work, 'p12pass');
+    await writeFile(p12Password, 'import me please\n');
+    const exported = await sovereign(
+      'pki',
+      'export-p12',
+      '--cert',
+      `${alice}.crt`,
+      '--key',
+      `${alice}.key`,
+      '--key-passphrase-file',
+      passFile,
+      '--password-file',
+      p12Password,
+      '--out',
+      `${alice}.p12`,
+    );
+    expect(exported.code).toBe(0);
+    expect((await stat(`${alice}.p12`)).size).toBeGreaterThan(500);
+  });
+
+  it('bad input fails with exit 1, a message naming the problem, and nothing written', async () => {
+    const before = (await readdir(work)).sort();
+    const prefix = join(work, 'refused');
+    const cases: Array<[string[], RegExp]> = [
+      [['--dns', 'x.evil.test'], /--dns x.evil.test: outside the name constraints/],
+      [['--dns', 'Not_Valid.example.internal'], /not a valid DNS name/],
+      [['--ip', '10.0.0.1'], /--ip 10.0.0.1: outside the name constraints/],
+      [['--ip', 'not-an-ip'], /--ip "not-an-ip": not an IP address/],
+      [['--dns', 'ok.example.internal', '--days', '400'], /--days 400: server certificates live 1 to 397 days/],
+      [['--dns', 'ok.example.internal', '--days', 'ten'], /--days ten: want a whole number of days/],
+    ];
+    for (const [extra, message] of cases) {
+      const result = await sovereign(
+        'pki',
+        'issue',
+        '--dir',
+        dir,
+        '--type',
+        'server',
+        '--name',
+        'x',
+        '--out',
+        prefix,
+        '--passphrase-file',
+        passFile,
+        ...extra,
+      );
+      expect(result.code, extra.join(' ')).toBe(1);
+      expect(result.stderr).toMatch(message);
+    }
+    const wrongPass = join(work, 'wrong-pass');
+    await writeFile(wrongPass, 'not the passphrase at all');
+    const wrong = await sovereign(
+      'pki',
+      'issue',
+      '--dir',
+      dir,
+      '--type',
+      'client',
+      '--name',
+      'user:x@y',
+      '--out',
+      prefix,
+      '--passphrase-file',
+      wrongPass,
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(
+      'intermediate-ca.key: cannot decrypt the private key: wrong passphrase or damaged file',
+    );
+    const missing = await sovereign(
+      'pki',
+      'issue',
+      '--dir',
+      dir,
+      '--type',
+      'client',
+      '--name',
+      'user:x@y',
+      '--out',
+      prefix,
+      '--passphrase-file',
+      join(work, 'nope'),
+    );
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: `error: --passphrase-file ${join(work, 'nope')}: cannot read: ENOENT\n`,
+    });
+    const noPki = await sovereign('pki', 'show', '--dir', join(work, 'nowhere'));
+    expect(noPki.stderr).toMatch(/not a PKI directory/);
+
+    await rm(wrongPass);
+    expect((await readdir(work)).sort()).toEqual(before);
+  });
+});
