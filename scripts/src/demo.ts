@@ -75,6 +75,10 @@ export async function runDemo(options: { dir?: string }): Promise<boolean> {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ youAre: peerIdentity(req.socket as import('node:tls').TLSSocket) }));
   });
+  const refusals: string[] = [];
+  https.on('tlsClientError', (error, socket) =>
+    refusals.push(String(socket.authorizationError ?? (error as NodeJS.ErrnoException).code ?? error.message)),
+  );
   await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
   const { port } = https.address() as AddressInfo;
   say(`   listening on https://127.0.0.1:${port} as ${SERVER_NAME}`);
@@ -87,10 +91,12 @@ export async function runDemo(options: { dir?: string }): Promise<boolean> {
   let allAsExpected = true;
   say('\n3. Clients connect');
   for (const [label, identity, expectAccepted] of checks) {
+    const refusalsBefore = refusals.length;
     const outcome = await callServer(port, trust, identity);
     const accepted = outcome.ok && outcome.status === 200;
     allAsExpected &&= accepted === expectAccepted;
-    const detail = outcome.ok ? `HTTP ${outcome.status} ${outcome.body}` : `refused (${outcome.reason})`;
+    const serverSaid = refusals.slice(refusalsBefore).join(', ');
+    const detail = outcome.ok ? `HTTP ${outcome.status} ${outcome.body}` : `refused: ${serverSaid || outcome.reason}`;
     say(`   ${accepted === expectAccepted ? 'as expected' : 'UNEXPECTED '}  ${label.padEnd(30)} ${detail}`);
   }
   await new Promise<void>((resolve) => https.close(() => resolve()));
