@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { bundleCommand, keysCommand } from '@sovereign/bundle';
 import { pkiCommand } from '@sovereign/pki';
 import { demoCommand } from '@sovereign/scripts';
 
@@ -8,8 +9,6 @@ import { demoCommand } from '@sovereign/scripts';
  * operator sees the whole shape of the tool, and they exit 2 when called.
  */
 const PLANNED_GROUPS: ReadonlyArray<readonly [name: string, description: string]> = [
-  ['keys', 'vendor signing keys for bundles'],
-  ['bundle', 'build, sign, verify, inspect and extract the signed offline bundle'],
   ['images', 'OCI image layouts and the local registry'],
   ['install', 'the install wizard: headless with an answers file, or in a browser'],
   ['controller', 'run and administer the controller'],
@@ -44,6 +43,8 @@ export function buildProgram(): Command {
   const program = new Command('sovereign')
     .description('Sovereign: the air-gapped GPU cloud platform')
     .version(packageVersion(), '-V, --version', 'print the version')
+    .addCommand(keysCommand())
+    .addCommand(bundleCommand())
     .addCommand(pkiCommand())
     .addCommand(demoCommand());
   for (const [name, description] of PLANNED_GROUPS) program.addCommand(plannedGroup(name, description));
