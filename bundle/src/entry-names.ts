@@ -17,6 +17,7 @@ export const TOP_LEVEL = [
 ] as const;
 
 // Characters that some file system or tool treats specially: Windows reserved, control characters.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const FORBIDDEN_CHARACTERS = /[\\:*?"<>|\u0000-\u001f\u007f]/u;
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 

@@ -202,13 +202,13 @@ class BundleVerifier implements TarEntryHandler {
  */
 export async function verifyBundle(file: string, options: VerifyOptions): Promise<VerifiedBundle> {
   const stream = await openBundleStream(file, (bytes) => options.onProgress?.(bytes, stream.fileSize));
-  let parser: StrictTarParser | undefined;
-  const verifier = new BundleVerifier(
+  // The verifier asks the parser (made just below) how far into the tar stream it is.
+  const verifier: BundleVerifier = new BundleVerifier(
     options,
     (bytes) => stream.setByteBudget(bytes),
-    () => parser?.offset ?? 0,
+    (): number => parser.offset,
   );
-  parser = new StrictTarParser(verifier);
+  const parser: StrictTarParser = new StrictTarParser(verifier);
   try {
     for await (const chunk of stream.chunks) await parser.write(chunk);
     parser.end();

@@ -1,0 +1,10 @@
+export { ImageError } from './errors.js';
+export { MEDIA_TYPES, REF_NAME_ANNOTATION, type Descriptor, type ImageManifest } from './media-types.js';
+export { isSha256Digest, sha256Digest, sha256File } from './digest.js';
+export { parseImageReference, formatImageReference, rewriteToRegistry, type ImageReference } from './reference.js';
+export { blobPath } from './oci-layout-files.js';
+export { readOciLayout, readImageManifest, listImageBlobs, type LayoutImage } from './oci-layout-reader.js';
+export { planOciLayout, type LayoutSource, type PlannedBlob, type OciLayoutPlan } from './oci-layout-plan.js';
+export { OciLayoutWriter } from './oci-layout-writer.js';
+export { buildImage, type LayerFile, type LayerSpec, type ImageSpec } from './image-builder.js';
+export { importDockerArchive } from './docker-archive.js';
