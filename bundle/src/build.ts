@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { type FileHandle, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { Readable, type Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { importDockerArchive, type LayoutSource, OciLayoutWriter, planOciLayout } from '@sovereign/images';
 import type { PrivateKey } from 'openpgp';
@@ -11,6 +11,7 @@ import { CompressStream } from 'zstd-napi';
 import { readChartInfo } from './charts.js';
 import { collisionKey, entryNameProblem } from './entry-names.js';
 import { BundleError } from './errors.js';
+import { readFileChunks } from './file-chunks.js';
 import {
   type BundleFile,
   type BundleManifest,
@@ -26,7 +27,6 @@ import { signDetached } from './signing.js';
 import { loadBundleSpec } from './spec.js';
 import { encodeFileHeader, END_OF_ARCHIVE, paddingLength } from './tar-format.js';
 
-const READ_CHUNK = 4 * 1024 * 1024;
 const CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
 const MEDIA_TYPES_BY_EXTENSION: Record<string, string> = {
@@ -111,20 +111,47 @@ async function hashSource(
   onBytes: (n: number) => void,
 ): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
-  if ('bytes' in entry.source) {
-    hash.update(entry.source.bytes);
-    onBytes(entry.source.bytes.length);
-    return { sha256: hash.digest('hex'), size: entry.source.bytes.length };
-  }
   let size = 0;
-  for await (const chunk of createReadStream(entry.source.file, {
-    highWaterMark: READ_CHUNK,
-  }) as AsyncIterable<Buffer>) {
+  for await (const chunk of entryChunks(entry)) {
     hash.update(chunk);
     size += chunk.length;
     onBytes(chunk.length);
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+const entryChunks = (entry: PlannedEntry): AsyncIterable<Buffer> | Iterable<Buffer> =>
+  'bytes' in entry.source ? [entry.source.bytes] : readFileChunks(entry.source.file);
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length;) offset += (await handle.write(chunk, offset)).bytesWritten;
+}
+
+/** Writes the archive to `path` (new file), through zstd when asked, and fsyncs it. */
+async function writeArchive(chunks: AsyncIterable<Buffer>, path: string, compress: boolean): Promise<void> {
+  if (compress) {
+    // The compressor may hold its input after write() returns: reused read buffers are copied.
+    const copies = Readable.from(
+      (async function* () {
+        for await (const chunk of chunks) yield Buffer.from(chunk);
+      })(),
+    );
+    await pipeline(
+      copies,
+      new CompressStream({ compressionLevel: 3, checksumFlag: true }),
+      createWriteStream(path, { flags: 'wx', mode: 0o644 }),
+    );
+    const handle = await open(path, 'r');
+    await handle.sync().finally(() => handle.close());
+    return;
+  }
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    for await (const chunk of chunks) await writeAll(handle, chunk);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -152,11 +179,7 @@ async function* tarStream(
     yield encodeFileHeader({ path: entry.path, size: file.size, mtime });
     const hash = createHash('sha256');
     let size = 0;
-    const chunks: AsyncIterable<Buffer> | Iterable<Buffer> =
-      'bytes' in entry.source
-        ? [entry.source.bytes]
-        : (createReadStream(entry.source.file, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>);
-    for await (const chunk of chunks) {
+    for await (const chunk of entryChunks(entry)) {
       size += chunk.length;
       if (size > file.size) break;
       hash.update(chunk);
@@ -310,17 +333,12 @@ export async function buildBundle(options: BuildOptions): Promise<BuildResult> {
     let written = 0;
     const mtime = Math.floor(options.created.getTime() / 1000);
     const byPath = new Map(files.map((file) => [file.path, file]));
-    const archive = Readable.from(
+    await writeArchive(
       tarStream(manifestBytes, signature, entries, byPath, mtime, (n) => writing?.update((written += n))),
-      { objectMode: false },
+      temp,
+      options.compress === true,
     );
-    const stages: Array<NodeJS.ReadableStream | Transform | NodeJS.WritableStream> = [archive];
-    if (options.compress) stages.push(new CompressStream({ compressionLevel: 3, checksumFlag: true }));
-    stages.push(createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
-    await pipeline(stages as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]);
     writing?.stop();
-    const handle = await open(temp, 'r');
-    await handle.sync().finally(() => handle.close());
     await rename(temp, out);
     return { out, manifest, bundleBytes: (await stat(out)).size, contentBytes };
   } catch (error) {

@@ -1,13 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { DecompressStream } from 'zstd-napi';
 import { BundleError } from './errors.js';
+import { readFileChunks } from './file-chunks.js';
+import { decompressZstd } from './zstd-chunks.js';
 
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 const USTAR_OFFSET = 257;
-/** Large reads keep the per-chunk cost (hashing, parsing) small beside the work on bytes. */
-const READ_CHUNK = 4 * 1024 * 1024;
 /** zstd's own default limit: frames needing a larger window (more memory) are refused. */
 const ZSTD_WINDOW_LOG_MAX = 27;
 
@@ -39,7 +36,7 @@ export async function sniffBundle(file: string): Promise<{ encoding: BundleEncod
 }
 
 export interface BundleStream {
-  /** the tar bytes, decompressed when needed, in large chunks */
+  /** the tar bytes, decompressed when needed, in large chunks (each valid until the next is read) */
   chunks: AsyncIterable<Buffer>;
   encoding: BundleEncoding;
   /** size of the file on disk */
@@ -55,28 +52,19 @@ export interface BundleStream {
 
 export async function openBundleStream(file: string, onFileBytes?: (bytesRead: number) => void): Promise<BundleStream> {
   const { encoding, size } = await sniffBundle(file);
-  const raw = createReadStream(file, { highWaterMark: READ_CHUNK });
-  let fileBytes = 0;
-  raw.on('data', (chunk: string | Buffer) => {
-    fileBytes += chunk.length;
-    onFileBytes?.(fileBytes);
-  });
-  let source: Readable = raw;
-  if (encoding === 'tar+zstd') {
-    const zstd = new DecompressStream({ windowLogMax: ZSTD_WINDOW_LOG_MAX });
-    raw.on('error', (error) => zstd.destroy(error));
-    source = raw.pipe(zstd);
-  }
+  const fileChunks = readFileChunks(file, onFileBytes);
+  const source = encoding === 'tar+zstd' ? decompressZstd(fileChunks, ZSTD_WINDOW_LOG_MAX) : fileChunks;
   let budget = Number.MAX_SAFE_INTEGER;
   let produced = 0;
+  const what = encoding === 'tar+zstd' ? 'decompressed stream' : 'archive';
 
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
         produced += chunk.length;
         if (produced > budget) {
           throw new BundleError(
-            `${file}: the ${encoding === 'tar+zstd' ? 'decompressed stream' : 'archive'} holds more data than the manifest declares (over ${budget} bytes)`,
+            `${file}: the ${what} holds more data than the manifest declares (over ${budget} bytes)`,
             'size_exceeded',
           );
         }
@@ -98,11 +86,11 @@ export async function openBundleStream(file: string, onFileBytes?: (bytesRead: n
     setByteBudget(bytes) {
       budget = bytes;
       if (produced > budget)
-        throw new BundleError(`${file}: the stream holds more data than the manifest declares`, 'size_exceeded');
+        throw new BundleError(`${file}: the ${what} holds more data than the manifest declares`, 'size_exceeded');
     },
     close() {
-      raw.destroy();
-      source.destroy();
+      void source.return(undefined);
+      void fileChunks.return(undefined);
     },
   };
 }

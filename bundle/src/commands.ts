@@ -1,20 +1,18 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { readSecretFile, UsageError, writeFileAtomic } from '@sovereign/pki';
-import { buildBundle } from './build.js';
+import { readSecretFile, UsageError, writeFileAtomic } from '@sovereign/pki/files';
 import { BundleError } from './errors.js';
-import { extractBundle } from './extract.js';
-import { inspectBundle } from './inspect.js';
-import { DEFAULT_LIMITS } from './manifest.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import { byteProgress, formatBytes } from './progress.js';
-import { writeSample } from './sample.js';
-import { generateSigningKey, loadSigningKey, loadTrustedKeys } from './signing.js';
-import { verifyBundle, type VerifiedBundle } from './verify.js';
-import { BUILDER_VERSION } from './version.js';
+import type { VerifiedBundle } from './verify.js';
+
+// The modules that do the work (OpenPGP, zstd, OCI) load only when a command runs,
+// so `--help` and usage errors answer at once.
+const signing = () => import('./signing.js');
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 function positiveInteger(option: string) {
   return (value: string): number => {
@@ -103,7 +101,7 @@ export function keysCommand(): Command {
         )
           throw new BundleError(`${path}: exists; refusing to overwrite a key`, 'exists');
       }
-      const key = await generateSigningKey({ name: opts.name, email: opts.email, passphrase });
+      const key = await (await signing()).generateSigningKey({ name: opts.name, email: opts.email, passphrase });
       await mkdir(opts.out, { recursive: true });
       await writeFileAtomic(privatePath, key.privateKeyArmored, 0o600);
       await writeFileAtomic(publicPath, key.publicKeyArmored, 0o644);
@@ -130,6 +128,7 @@ export function bundleCommand(): Command {
       positiveInteger('--size-mb'),
     )
     .action(async (opts: { dir: string; sizeMb?: number }) => {
+      const { writeSample } = await import('./sample.js');
       const sample = await writeSample({ dir: opts.dir, ...(opts.sizeMb ? { sizeMb: opts.sizeMb } : {}) });
       out(`wrote ${sample.specPath}`);
       for (const image of sample.images) out(`  image ${image}`);
@@ -159,8 +158,10 @@ export function bundleCommand(): Command {
         const passphrase = opts.passphraseFile
           ? await readSecretFile(opts.passphraseFile, '--passphrase-file')
           : undefined;
-        const signingKey = await loadSigningKey(opts.key, passphrase);
+        const signingKey = await (await signing()).loadSigningKey(opts.key, passphrase);
         const started = Date.now();
+        const { buildBundle } = await import('./build.js');
+        const { BUILDER_VERSION } = await import('./version.js');
         const result = await buildBundle({
           specPath: opts.spec,
           signingKey,
@@ -184,12 +185,13 @@ export function bundleCommand(): Command {
       .command('verify')
       .description('verify a bundle in one streaming pass: signature by a trusted key, every byte of every entry')
       .argument('<file>', 'the bundle')
-      .requiredOption('--trusted-key <file>', 'a trusted vendor public key (repeatable)', collect, [])
+      .requiredOption('--trusted-key <file>', 'a trusted vendor public key (repeatable)', collect)
       .option('--json', 'print the result as JSON', false),
   ).action(
     async (file: string, opts: { trustedKey: string[]; json: boolean; maxEntries?: number; maxEntrySize?: number }) => {
-      const trustedKeys = await loadTrustedKeys(opts.trustedKey);
+      const trustedKeys = await (await signing()).loadTrustedKeys(opts.trustedKey);
       let progress: ReturnType<typeof byteProgress> | undefined;
+      const { verifyBundle } = await import('./verify.js');
       const verified = await verifyBundle(file, {
         trustedKeys,
         limits: limitsFrom(opts),
@@ -214,7 +216,8 @@ export function bundleCommand(): Command {
     .option('--trusted-key <file>', 'also verify the manifest signature with this key (repeatable)', collect, [])
     .option('--json', 'print JSON', false)
     .action(async (file: string, opts: { trustedKey: string[]; json: boolean }) => {
-      const trustedKeys = opts.trustedKey.length ? await loadTrustedKeys(opts.trustedKey) : [];
+      const trustedKeys = opts.trustedKey.length ? await (await signing()).loadTrustedKeys(opts.trustedKey) : [];
+      const { inspectBundle } = await import('./inspect.js');
       const info = await inspectBundle(file, trustedKeys);
       const { manifest } = info;
       if (opts.json) {
@@ -261,12 +264,13 @@ export function bundleCommand(): Command {
       .command('extract')
       .description('verify while extracting into a staging directory; rename it to DIR only when everything verified')
       .argument('<file>', 'the bundle')
-      .requiredOption('--trusted-key <file>', 'a trusted vendor public key (repeatable)', collect, [])
+      .requiredOption('--trusted-key <file>', 'a trusted vendor public key (repeatable)', collect)
       .requiredOption('--to <dir>', 'a new directory to create'),
   ).action(
     async (file: string, opts: { trustedKey: string[]; to: string; maxEntries?: number; maxEntrySize?: number }) => {
-      const trustedKeys = await loadTrustedKeys(opts.trustedKey);
+      const trustedKeys = await (await signing()).loadTrustedKeys(opts.trustedKey);
       let progress: ReturnType<typeof byteProgress> | undefined;
+      const { extractBundle } = await import('./extract.js');
       const verified = await extractBundle(file, opts.to, {
         trustedKeys,
         limits: limitsFrom(opts),

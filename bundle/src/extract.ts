@@ -76,7 +76,8 @@ export async function extractBundle(
   if (await exists(target))
     throw new BundleError(`--to ${to}: exists; extraction needs a new directory`, 'target_exists');
   const parent = dirname(target);
-  await mkdir(parent, { recursive: true });
+  // Remembered so that a failed extraction also removes the parent directories it made.
+  const firstCreated = await mkdir(parent, { recursive: true });
   // Staging directories left by an interrupted run of this same extraction are ours to remove.
   const stagingPrefix = `.${basename(target)}.staging-`;
   for (const name of await readdir(parent)) {
@@ -95,7 +96,7 @@ export async function extractBundle(
     return verified;
   } catch (error) {
     await sink.abandon();
-    await rm(staging, { recursive: true, force: true });
+    await rm(firstCreated ?? staging, { recursive: true, force: true });
     throw error;
   }
 }

@@ -1,5 +1,4 @@
 export { BundleError } from './errors.js';
-export { bundleCommand, keysCommand } from './commands.js';
 export { buildBundle, type BuildOptions, type BuildResult } from './build.js';
 export { verifyBundle, type VerifiedBundle, type VerifyOptions } from './verify.js';
 export { extractBundle } from './extract.js';

@@ -38,7 +38,7 @@ export async function inspectBundle(file: string, trustedKeys: readonly PublicKe
       parts.set(header.path, []);
     },
     onData(chunk) {
-      parts.get(current?.path ?? '')?.push(chunk);
+      parts.get(current?.path ?? '')?.push(Buffer.from(chunk));
     },
     onEntryEnd(header) {
       if (header.path === SIGNATURE_PATH) throw STOP;

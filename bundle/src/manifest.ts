@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { collisionKey, entryNameProblem } from './entry-names.js';
 import { BundleError } from './errors.js';
+import { type BundleLimits, DEFAULT_LIMITS } from './limits.js';
+
+export { type BundleLimits, DEFAULT_LIMITS };
 
 /**
  * The bundle manifest: the one signed document that pins every byte of the bundle.
@@ -11,19 +14,6 @@ export const MANIFEST_SCHEMA_ID = 'sovereign.bundle/v1';
 export const MANIFEST_PATH = 'manifest.json';
 export const SIGNATURE_PATH = 'manifest.json.asc';
 export const SBOM_PATH = 'sbom.spdx.json';
-
-export const DEFAULT_LIMITS = {
-  /** largest manifest accepted (bytes) */
-  manifestBytes: 32 * 1024 * 1024,
-  /** largest signature accepted (bytes) */
-  signatureBytes: 64 * 1024,
-  /** most entries a bundle may hold */
-  entries: 100_000,
-  /** largest single entry (bytes) */
-  entryBytes: 64 * 1024 ** 3,
-} as const;
-
-export type BundleLimits = { [K in keyof typeof DEFAULT_LIMITS]: number };
 
 const text = (max: number) => z.string().min(1).max(max);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256');
@@ -95,6 +85,14 @@ export function parseManifest(bytes: Uint8Array, limits: BundleLimits = DEFAULT_
       throw problem(`${file.path} is ${file.size} bytes, over the limit of ${limits.entryBytes}`);
     byPath.set(file.path, file);
     keys.set(key, file.path);
+  }
+  // A name cannot be a file and a directory at once: controller/a and controller/a/b clash.
+  for (const file of manifest.files) {
+    const segments = file.path.split('/');
+    for (let depth = 1; depth < segments.length; depth++) {
+      const parent = keys.get(collisionKey(segments.slice(0, depth).join('/')));
+      if (parent) throw problem(`${parent} is a file, so ${file.path} cannot be beneath it`);
+    }
   }
   const mustList = (path: string, why: string) => {
     if (!byPath.has(path)) throw problem(`${why} ${path} is not in files`);

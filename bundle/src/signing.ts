@@ -113,21 +113,67 @@ export interface SignatureCheck {
   created: Date;
 }
 
+/**
+ * ASCII armor as OpenPGP implementations write it: no header lines, base64 body lines,
+ * an optional CRC-24 line, nothing before or after. Stricter than the readers, so that
+ * no byte of the signature file can change without the check noticing.
+ */
+const SIGNATURE_ARMOR =
+  /^-----BEGIN PGP SIGNATURE-----\n\n((?:[A-Za-z0-9+/]{1,76}\n)*?[A-Za-z0-9+/]{0,75}={0,2}\n)(?:=([A-Za-z0-9+/]{4})\n)?-----END PGP SIGNATURE-----\n?$/;
+
+/** The CRC-24 of RFC 4880 section 6.1, which armor may carry as a checksum line. */
+function crc24(data: Uint8Array): number {
+  let crc = 0xb704ce;
+  for (const byte of data) {
+    crc ^= byte << 16;
+    for (let i = 0; i < 8; i++) {
+      crc <<= 1;
+      if (crc & 0x1000000) crc ^= 0x1864cfb;
+    }
+  }
+  return crc & 0xffffff;
+}
+
+/** Unhashed subpackets are not covered by the signature; only the issuer key ID may be there. */
+const ISSUER_KEY_ID_SUBPACKET = 16;
+
 async function readOneSignature(armored: string, source: string): Promise<openpgp.Signature> {
-  let signature: openpgp.Signature;
-  try {
-    signature = await openpgp.readSignature({ armoredSignature: armored });
-  } catch (error) {
+  const match = SIGNATURE_ARMOR.exec(armored);
+  if (!match)
     throw new BundleError(
-      `${source}: not an armored OpenPGP signature (${(error as Error).message})`,
+      `${source}: not exactly one ASCII-armored OpenPGP signature with nothing around it`,
       'signature_invalid',
     );
+  const base64 = (match[1] ?? '').replace(/\n/g, '');
+  const binary = Buffer.from(base64, 'base64');
+  if (binary.toString('base64') !== base64)
+    throw new BundleError(`${source}: the armored data is not canonical base64`, 'signature_invalid');
+  if (match[2] !== undefined && Buffer.from(match[2], 'base64').readUIntBE(0, 3) !== crc24(binary)) {
+    throw new BundleError(`${source}: the armor checksum does not match its data`, 'signature_invalid');
+  }
+  let signature: openpgp.Signature;
+  try {
+    signature = await openpgp.readSignature({ binarySignature: binary });
+  } catch (error) {
+    throw new BundleError(`${source}: not an OpenPGP signature (${(error as Error).message})`, 'signature_invalid');
   }
   if (signature.packets.length !== 1) {
     throw new BundleError(
       `${source}: holds ${signature.packets.length} signatures; exactly one is accepted`,
       'signature_invalid',
     );
+  }
+  const [packet] = signature.packets;
+  // A detached signature over a file is of type 0x00; other types (standalone, certification,
+  // timestamp) do not cover the data and must never count as a signature of the manifest.
+  if (packet?.signatureType !== openpgp.enums.signature.binary) {
+    throw new BundleError(
+      `${source}: signature type 0x${(packet?.signatureType ?? 0).toString(16)} is not a signature over a document`,
+      'signature_invalid',
+    );
+  }
+  if (packet.unhashedSubpackets.some((subpacket) => subpacket.type !== ISSUER_KEY_ID_SUBPACKET)) {
+    throw new BundleError(`${source}: carries unsigned data besides the issuer key ID`, 'signature_invalid');
   }
   return signature;
 }

@@ -132,7 +132,7 @@ class BundleVerifier implements TarEntryHandler {
 
   async onData(chunk: Buffer): Promise<void> {
     if (this.stage !== 'content') {
-      this.buffered.push(chunk);
+      this.buffered.push(Buffer.from(chunk)); // chunks are reused buffers: keep a copy
       return;
     }
     this.hash?.update(chunk);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { bundleCommand, keysCommand } from '@sovereign/bundle';
-import { pkiCommand } from '@sovereign/pki';
+import { bundleCommand, keysCommand } from '@sovereign/bundle/commands';
+import { pkiCommand } from '@sovereign/pki/commands';
 import { demoCommand } from '@sovereign/scripts';
 
 /**

@@ -25,6 +25,7 @@ import {
   parseCidr,
 } from './names.js';
 import {
+  LIFETIME_DAYS,
   type CertificateType,
   type IssuedCertificateRecord,
   PKI_FILES,
@@ -35,15 +36,6 @@ import {
   withPkiLock,
   writePkiState,
 } from './pki-layout.js';
-
-export const LIFETIME_DAYS = {
-  root: 3650,
-  intermediate: 1825,
-  rootCrl: 365,
-  crl: 30,
-  server: { default: 90, max: 397 },
-  client: { default: 30, max: 365 },
-} as const;
 
 export interface InitPkiOptions {
   dir: string;

@@ -1,18 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import {
-  initPki,
-  LIFETIME_DAYS,
-  listCertificates,
-  openCertificateAuthority,
-  renewRootCrl,
-} from './certificate-authority.js';
 import { PkiError } from './errors.js';
 import { writeFileAtomic } from './atomic-fs.js';
-import { encryptPrivateKey } from './key-encryption.js';
-import { exportPkcs12 } from './p12.js';
-import { pathExists, PKI_FILES } from './pki-layout.js';
+import { LIFETIME_DAYS, pathExists, PKI_FILES } from './pki-layout.js';
 import { readSecretFile } from './secret-files.js';
+
+// The X.509 and key-handling modules load only when a command runs: `--help` stays instant.
+const authority = () => import('./certificate-authority.js');
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -57,7 +51,9 @@ export function pkiCommand(): Command {
     .option('--force', 'replace an existing PKI directory', false)
     .action(async (opts: { dir: string; domain: string; ip: string[]; passphraseFile: string; force: boolean }) => {
       const passphrase = await readSecretFile(opts.passphraseFile, '--passphrase-file');
-      const state = await initPki({
+      const state = await (
+        await authority()
+      ).initPki({
         dir: opts.dir,
         domain: opts.domain,
         ipRanges: opts.ip,
@@ -107,7 +103,7 @@ export function pkiCommand(): Command {
         const certPath = `${opts.out}.crt`;
         const keyPath = `${opts.out}.key`;
         await refuseOverwrite([certPath, keyPath], opts.force);
-        const ca = await openCertificateAuthority(opts.dir, passphrase);
+        const ca = await (await authority()).openCertificateAuthority(opts.dir, passphrase);
         const issued = await ca.issue({
           type: opts.type,
           name: opts.name,
@@ -115,7 +111,11 @@ export function pkiCommand(): Command {
           ips: opts.ip,
           days: opts.days,
         });
-        await writeFileAtomic(keyPath, await encryptPrivateKey(issued.privateKey, keyPassphrase), 0o600);
+        await writeFileAtomic(
+          keyPath,
+          await (await import('./key-encryption.js')).encryptPrivateKey(issued.privateKey, keyPassphrase),
+          0o600,
+        );
         await writeFileAtomic(certPath, issued.chainPem);
         out(
           `issued ${opts.type} certificate ${issued.record.serial} for ${issued.record.name}, valid until ${issued.record.notAfter}`,
@@ -132,7 +132,7 @@ export function pkiCommand(): Command {
     .requiredOption('--passphrase-file <file>', 'passphrase of the intermediate CA key (the CRL is re-signed)')
     .action(async (opts: { dir: string; serial: string; passphraseFile: string }) => {
       const passphrase = await readSecretFile(opts.passphraseFile, '--passphrase-file');
-      const ca = await openCertificateAuthority(opts.dir, passphrase);
+      const ca = await (await authority()).openCertificateAuthority(opts.dir, passphrase);
       const record = await ca.revoke(opts.serial);
       out(`revoked ${record.serial} (${record.name}); CRL written to ${opts.dir}/${PKI_FILES.crl}`);
     });
@@ -153,11 +153,11 @@ export function pkiCommand(): Command {
     .action(async (opts: { dir: string; passphraseFile: string; days?: number; root: boolean }) => {
       const passphrase = await readSecretFile(opts.passphraseFile, '--passphrase-file');
       if (opts.root) {
-        await renewRootCrl(opts.dir, passphrase, opts.days);
+        await (await authority()).renewRootCrl(opts.dir, passphrase, opts.days);
         out(`root CRL written to ${opts.dir}/${PKI_FILES.rootCrl}`);
         return;
       }
-      const ca = await openCertificateAuthority(opts.dir, passphrase);
+      const ca = await (await authority()).openCertificateAuthority(opts.dir, passphrase);
       await ca.writeCrl(opts.days);
       out(`CRL written to ${opts.dir}/${PKI_FILES.crl}`);
     });
@@ -183,6 +183,7 @@ export function pkiCommand(): Command {
         force: boolean;
       }) => {
         await refuseOverwrite([opts.out], opts.force);
+        const { exportPkcs12 } = await import('./p12.js');
         const p12 = exportPkcs12({
           chainPem: await readInputFile(opts.cert, '--cert'),
           keyPem: await readInputFile(opts.key, '--key'),
@@ -202,7 +203,7 @@ export function pkiCommand(): Command {
     .requiredOption('--dir <dir>', 'PKI directory')
     .option('--json', 'print JSON', false)
     .action(async (opts: { dir: string; json: boolean }) => {
-      const certificates = await listCertificates(opts.dir);
+      const certificates = await (await authority()).listCertificates(opts.dir);
       if (opts.json) {
         out(JSON.stringify(certificates, null, 2));
         return;

@@ -9,14 +9,19 @@ export {
   isValidClientIdentity,
   type Cidr,
 } from './names.js';
-export { PKI_FILES, type PkiState, type IssuedCertificateRecord, type CertificateType } from './pki-layout.js';
+export {
+  PKI_FILES,
+  LIFETIME_DAYS,
+  type PkiState,
+  type IssuedCertificateRecord,
+  type CertificateType,
+} from './pki-layout.js';
 export {
   initPki,
   openCertificateAuthority,
   renewRootCrl,
   listCertificates,
   validateIssueRequest,
-  LIFETIME_DAYS,
   type CertificateAuthority,
   type IssueRequest,
   type IssuedCertificate,
@@ -34,5 +39,4 @@ export {
   type TlsIdentity,
 } from './tls-options.js';
 export { exportPkcs12 } from './p12.js';
-export { pkiCommand } from './commands.js';
 export { readSecretFile } from './secret-files.js';

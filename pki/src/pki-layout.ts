@@ -17,6 +17,16 @@ export const PKI_FILES = {
   lock: '.lock',
 } as const;
 
+/** Lifetimes in days: short for leaves, so that a stolen key is not useful for long. */
+export const LIFETIME_DAYS = {
+  root: 3650,
+  intermediate: 1825,
+  rootCrl: 365,
+  crl: 30,
+  server: { default: 90, max: 397 },
+  client: { default: 30, max: 365 },
+} as const;
+
 export type CertificateType = 'server' | 'client';
 
 export interface IssuedCertificateRecord {

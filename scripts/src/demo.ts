@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import {
   clientTlsOptions,
   createMtlsServer,
@@ -104,13 +103,4 @@ export async function runDemo(options: { dir?: string }): Promise<boolean> {
   say(`\nPKI files: ${pkiDir} (passphrase in ${join(workDir, 'passphrase')})`);
   say(allAsExpected ? 'Demo finished: every check behaved as expected.' : 'Demo FAILED: see UNEXPECTED above.');
   return allAsExpected;
-}
-
-export function demoCommand(): Command {
-  return new Command('demo')
-    .description('run the end-to-end demo on an embedded default')
-    .option('--dir <dir>', 'work directory (default: a new temporary directory)')
-    .action(async (opts: { dir?: string }) => {
-      if (!(await runDemo(opts))) process.exitCode = 1;
-    });
 }

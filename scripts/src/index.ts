@@ -1,1 +1,1 @@
-export { demoCommand, runDemo } from './demo.js';
+export { demoCommand } from './demo-command.js';

@@ -1,0 +1,15 @@
+import { benchBundle } from './bundle.js';
+
+/** `npm run bench -- <name> [options]`: one benchmark by name. */
+const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
+  bundle: benchBundle,
+};
+
+const [name = '', ...args] = process.argv.slice(2);
+const bench = BENCHMARKS[name];
+if (!bench) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]\n`);
+  process.exitCode = 2;
+} else {
+  await bench(args);
+}
