@@ -111,6 +111,12 @@ describe('ustar writer and strict reader', () => {
     await expect(parse(loneZero)).rejects.toThrow(/lone zero block followed by data/);
   });
 
+  it('refuses non-zero bytes in the padding between entries', async () => {
+    const bytes = archive([{ path: 'controller/a', content: Buffer.from('abc') }]);
+    bytes[512 + 100] = 1;
+    await expect(parse(bytes)).rejects.toThrow(/non-zero padding after entry controller\/a at byte 515/);
+  });
+
   it('refuses a name with a NUL followed by more text', async () => {
     const header = encodeFileHeader({ path: 'controller/a', size: 0, mtime: 0 });
     header.write('\0evil', 12, 'latin1');

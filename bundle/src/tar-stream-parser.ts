@@ -60,6 +60,12 @@ export class StrictTarParser {
         }
         case 'padding': {
           const take = Math.min(this.remaining, chunk.length - at);
+          // Padding must be zeros: nothing may ride along unhashed between entries.
+          if (!isZeroBlock(chunk.subarray(at, at + take))) {
+            throw new TarFormatError(
+              `non-zero padding after entry ${this.current?.path ?? ''} at byte ${this.position}`,
+            );
+          }
           this.remaining -= take;
           this.position += take;
           at += take;

@@ -8,7 +8,7 @@ describe('sovereign demo', () => {
   let dir: string | undefined;
   afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
 
-  it('builds a PKI and shows a valid client accepted and a revoked or missing one refused', async () => {
+  it('builds, verifies and extracts a signed bundle, then shows mTLS accepting and refusing clients', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sovereign-demo-test-'));
     const lines: string[] = [];
     const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -21,6 +21,11 @@ describe('sovereign demo', () => {
       write.mockRestore();
     }
     const output = lines.join('');
+    expect(output).toMatch(/as expected\s+bundle as shipped\s+verified: 3 images, 2 charts/);
+    expect(output).toMatch(
+      /as expected\s+one byte changed in an image\s+refused: entry "images\/blobs\/sha256\/[0-9a-f]+/,
+    );
+    expect(output).toMatch(/as expected\s+extracted \(verified while streaming\)/);
     expect(output).toMatch(/as expected\s+component:agent \(valid\)\s+HTTP 200 \{"youAre":"component:agent"\}/);
     expect(output).toMatch(/as expected\s+user:mallory@demo \(revoked\)\s+refused/);
     expect(output).toMatch(/as expected\s+no client certificate\s+refused/);

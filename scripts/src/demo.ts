@@ -1,106 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  clientTlsOptions,
-  createMtlsServer,
-  encryptPrivateKey,
-  initPki,
-  listCertificates,
-  openCertificateAuthority,
-  peerIdentity,
-  type IssuedCertificate,
-  type TlsIdentity,
-  type TrustBundle,
-  loadTrustBundle,
-} from '@sovereign/pki';
+import { demoBundle } from './demo-bundle.js';
+import { say } from './demo-output.js';
+import { demoPki } from './demo-pki.js';
 
 /**
- * The end-to-end demo on an embedded default. It grows with the product; today it
- * builds the private PKI and proves mTLS with revocation on a real TLS server.
+ * The end-to-end demo on an embedded default. It grows with the product: today the
+ * vendor builds a signed bundle, the operator verifies and extracts it, and the private
+ * PKI proves mTLS with revocation on a real TLS server.
  */
-
-const DOMAIN = 'demo.sovereign.internal';
-const SERVER_NAME = `controller.${DOMAIN}`;
-
-const say = (line = '') => process.stdout.write(`${line}\n`);
-
-type Outcome = { ok: true; status: number; body: string } | { ok: false; reason: string };
-
-function callServer(port: number, trust: TrustBundle, identity?: TlsIdentity): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: '/whoami', method: 'GET', ...clientTlsOptions(trust, identity, SERVER_NAME) },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, reason: error.code ?? error.message }));
-    req.end();
-  });
-}
-
-async function asIdentity(issued: IssuedCertificate, passphrase: string): Promise<TlsIdentity> {
-  return { chainPem: issued.chainPem, keyPem: await encryptPrivateKey(issued.privateKey, passphrase), passphrase };
-}
-
 export async function runDemo(options: { dir?: string }): Promise<boolean> {
   const workDir = options.dir ?? (await mkdtemp(join(tmpdir(), 'sovereign-demo-')));
-  const pkiDir = join(workDir, 'pki');
+  const installDir = join(workDir, 'install');
+  await mkdir(installDir, { recursive: true });
   const passphrase = randomBytes(24).toString('base64url');
   await writeFile(join(workDir, 'passphrase'), `${passphrase}\n`, { mode: 0o600 });
-
   say(`Sovereign demo in ${workDir}`);
-  say(`\n1. Private PKI for ${DOMAIN} (offline root, name-constrained intermediate, keys encrypted with scrypt)`);
-  await initPki({ dir: pkiDir, domain: DOMAIN, ipRanges: ['127.0.0.0/8'], passphrase, force: true });
-  const ca = await openCertificateAuthority(pkiDir, passphrase);
-  const server = await ca.issue({ type: 'server', name: 'controller', dns: [SERVER_NAME], ips: ['127.0.0.1'] });
-  const agent = await ca.issue({ type: 'client', name: 'component:agent' });
-  const mallory = await ca.issue({ type: 'client', name: 'user:mallory@demo' });
-  await ca.revoke(mallory.record.serial);
-  for (const cert of await listCertificates(pkiDir)) {
-    say(`   ${cert.kind.padEnd(16)} ${cert.name.padEnd(20)} ${cert.serial}  ${cert.status}`);
-  }
 
-  say('\n2. mTLS server on 127.0.0.1 that requires a client certificate chained to the private root');
-  const trust = await loadTrustBundle(pkiDir);
-  const https = createMtlsServer(trust, await asIdentity(server, passphrase), (req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ youAre: peerIdentity(req.socket as import('node:tls').TLSSocket) }));
-  });
-  const refusals: string[] = [];
-  https.on('tlsClientError', (error, socket) =>
-    refusals.push(String(socket.authorizationError ?? (error as NodeJS.ErrnoException).code ?? error.message)),
-  );
-  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
-  const { port } = https.address() as AddressInfo;
-  say(`   listening on https://127.0.0.1:${port} as ${SERVER_NAME}`);
+  const bundleOk = await demoBundle(workDir, installDir, passphrase);
+  const pkiOk = await demoPki(installDir, passphrase);
 
-  const checks: Array<[label: string, identity: TlsIdentity | undefined, expectAccepted: boolean]> = [
-    ['component:agent (valid)', await asIdentity(agent, passphrase), true],
-    ['user:mallory@demo (revoked)', await asIdentity(mallory, passphrase), false],
-    ['no client certificate', undefined, false],
-  ];
-  let allAsExpected = true;
-  say('\n3. Clients connect');
-  for (const [label, identity, expectAccepted] of checks) {
-    const refusalsBefore = refusals.length;
-    const outcome = await callServer(port, trust, identity);
-    const accepted = outcome.ok && outcome.status === 200;
-    allAsExpected &&= accepted === expectAccepted;
-    const serverSaid = refusals.slice(refusalsBefore).join(', ');
-    const detail = outcome.ok ? `HTTP ${outcome.status} ${outcome.body}` : `refused: ${serverSaid || outcome.reason}`;
-    say(`   ${accepted === expectAccepted ? 'as expected' : 'UNEXPECTED '}  ${label.padEnd(30)} ${detail}`);
-  }
-  await new Promise<void>((resolve) => https.close(() => resolve()));
-
-  say(`\nPKI files: ${pkiDir} (passphrase in ${join(workDir, 'passphrase')})`);
-  say(allAsExpected ? 'Demo finished: every check behaved as expected.' : 'Demo FAILED: see UNEXPECTED above.');
-  return allAsExpected;
+  say(`\nInstall directory: ${installDir} (bundle/, pki/); passphrase in ${join(workDir, 'passphrase')}`);
+  const ok = bundleOk && pkiOk;
+  say(ok ? 'Demo finished: every check behaved as expected.' : 'Demo FAILED: see UNEXPECTED above.');
+  return ok;
 }
