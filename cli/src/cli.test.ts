@@ -226,38 +226,27 @@ describe('sovereign pki', () => {
     }
     const wrongPass = join(work, 'wrong-pass');
     await writeFile(wrongPass, 'not the passphrase at all');
-    const wrong = await sovereign(
-      'pki',
-      'issue',
-      '--dir',
-      dir,
-      '--type',
-      'client',
-      '--name',
-      'user:x@y',
-      '--out',
-      prefix,
-      '--passphrase-file',
-      wrongPass,
-    );
+    const issueClientWith = (passphraseFile: string) =>
+      sovereign(
+        'pki',
+        'issue',
+        '--dir',
+        dir,
+        '--type',
+        'client',
+        '--name',
+        'user:x@y',
+        '--out',
+        prefix,
+        '--passphrase-file',
+        passphraseFile,
+      );
+    const wrong = await issueClientWith(wrongPass);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain(
       'intermediate-ca.key: cannot decrypt the private key: wrong passphrase or damaged file',
     );
-    const missing = await sovereign(
-      'pki',
-      'issue',
-      '--dir',
-      dir,
-      '--type',
-      'client',
-      '--name',
-      'user:x@y',
-      '--out',
-      prefix,
-      '--passphrase-file',
-      join(work, 'nope'),
-    );
+    const missing = await issueClientWith(join(work, 'nope'));
     expect(missing).toMatchObject({
       code: 1,
       stderr: `error: --passphrase-file ${join(work, 'nope')}: cannot read: ENOENT\n`,
