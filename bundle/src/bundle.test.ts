@@ -158,6 +158,45 @@ describe('a built bundle', () => {
   });
 });
 
+describe('image sources', () => {
+  it('takes an image from a docker-archive tarball (what docker save writes)', async () => {
+    const sampleDir = join(work, 'sample');
+    const archive = join(work, 'notebook.docker.tar');
+    const ref = 'registry.sovereign.internal/sovereign/notebook:0.1.0';
+    const copy = await run('skopeo', [
+      'copy',
+      `oci:${join(sampleDir, 'images', 'oci')}:${ref}`,
+      `docker-archive:${archive}:sovereign/notebook:0.1.0`,
+    ]);
+    expect(copy.code, copy.stderr).toBe(0);
+    const spec = join(sampleDir, 'docker-archive.yaml');
+    await writeFile(
+      spec,
+      [
+        'name: sovereign',
+        'version: 0.1.0',
+        'controller: { path: controller, version: 0.1.0 }',
+        'images:',
+        `  - { ref: 'registry.sovereign.internal/sovereign/notebook-from-docker:0.1.0', dockerArchive: ${archive} }`,
+        '',
+      ].join('\n'),
+    );
+    const out = join(work, 'from-docker.tar');
+    await build(out, { specPath: spec });
+    const to = join(work, 'from-docker');
+    const verified = await extractBundle(out, to, { trustedKeys: trusted });
+    expect(verified.manifest.images.map((i) => i.ref)).toEqual([
+      'registry.sovereign.internal/sovereign/notebook-from-docker:0.1.0',
+    ]);
+    const inspected = await run('skopeo', [
+      'inspect',
+      `oci:${join(to, 'images')}:registry.sovereign.internal/sovereign/notebook-from-docker:0.1.0`,
+    ]);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ Env: ['JUPYTER_PORT=8888'] });
+  });
+});
+
 describe('building refuses bad input and leaves nothing behind', () => {
   it('an existing output without --force, a bad spec, a blob that does not match its digest', async () => {
     await expect(build(bundleFile)).rejects.toThrow(/--out .*bundle.tar: exists; pass --force/);
