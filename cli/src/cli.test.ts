@@ -42,8 +42,8 @@ describe('sovereign', () => {
   });
 
   it('a group not built yet says so and exits 2', async () => {
-    const result = await sovereign('controller', 'start', '--dir', 'x');
-    expect(result).toMatchObject({ code: 2, stderr: 'sovereign controller: not built yet in this version\n' });
+    const result = await sovereign('audit', 'export', '--out', 'x');
+    expect(result).toMatchObject({ code: 2, stderr: 'sovereign audit: not built yet in this version\n' });
   });
 
   it('usage errors exit 2', async () => {

@@ -48,9 +48,17 @@ function sendProblem(res: Response, req: Request, problem: ProblemError): void {
 function toProblem(error: unknown): ProblemError | undefined {
   if (error instanceof ProblemError) return error;
   const type = (error as { type?: string }).type;
-  if (type === 'entity.too.large') return new ProblemError(413, 'payload_too_large', 'Payload too large', `Request bodies are limited to ${JSON_BODY_LIMIT}.`);
-  if (type === 'entity.parse.failed') return new ProblemError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON.');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new ProblemError(415, 'unsupported_media_type', 'Unsupported media type', 'Send UTF-8 JSON.');
+  if (type === 'entity.too.large')
+    return new ProblemError(
+      413,
+      'payload_too_large',
+      'Payload too large',
+      `Request bodies are limited to ${JSON_BODY_LIMIT}.`,
+    );
+  if (type === 'entity.parse.failed')
+    return new ProblemError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON.');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return new ProblemError(415, 'unsupported_media_type', 'Unsupported media type', 'Send UTF-8 JSON.');
   return undefined;
 }
 
@@ -79,7 +87,10 @@ export function createApp(options: AppOptions): express.Express {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       duration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       // Only method, route pattern, status and time: never headers, bodies or query strings.
-      options.logger.info({ requestId: req.id, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      options.logger.info(
+        { requestId: req.id, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        'request',
+      );
     });
     next();
   });
@@ -107,7 +118,17 @@ export function createApp(options: AppOptions): express.Express {
       limit: options.authRateLimit ?? 30,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
-      handler: (req, res) => sendProblem(res, req, new ProblemError(429, 'rate_limited', 'Too many requests', 'Too many authentication attempts; wait a minute.')),
+      handler: (req, res) =>
+        sendProblem(
+          res,
+          req,
+          new ProblemError(
+            429,
+            'rate_limited',
+            'Too many requests',
+            'Too many authentication attempts; wait a minute.',
+          ),
+        ),
     }),
   );
   const api = express.Router();
@@ -118,8 +139,15 @@ export function createApp(options: AppOptions): express.Express {
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const problem = toProblem(error);
     if (problem) return sendProblem(res, req, problem);
-    options.logger.error({ requestId: req.id, err: { message: (error as Error).message, stack: (error as Error).stack } }, 'unhandled error');
-    sendProblem(res, req, new ProblemError(500, 'internal', 'Internal error', `Something failed on our side; quote request id ${req.id}.`));
+    options.logger.error(
+      { requestId: req.id, err: { message: (error as Error).message, stack: (error as Error).stack } },
+      'unhandled error',
+    );
+    sendProblem(
+      res,
+      req,
+      new ProblemError(500, 'internal', 'Internal error', `Something failed on our side; quote request id ${req.id}.`),
+    );
   });
   return app;
 }

@@ -25,7 +25,11 @@ export interface RouteContext<P, Q, B> {
 type Schema = z.ZodType;
 type Out<S> = S extends z.ZodType ? z.infer<S> : undefined;
 
-export interface RouteDefinition<PS extends Schema | undefined = Schema | undefined, QS extends Schema | undefined = Schema | undefined, BS extends Schema | undefined = Schema | undefined> {
+export interface RouteDefinition<
+  PS extends Schema | undefined = Schema | undefined,
+  QS extends Schema | undefined = Schema | undefined,
+  BS extends Schema | undefined = Schema | undefined,
+> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** express-style path under /api/v1, e.g. /orgs/:org/workspaces */
   path: string;
@@ -40,9 +44,11 @@ export interface RouteDefinition<PS extends Schema | undefined = Schema | undefi
   handler(context: RouteContext<Out<PS>, Out<QS>, Out<BS>>): Promise<RouteResponse> | RouteResponse;
 }
 
-export function defineRoute<PS extends Schema | undefined = undefined, QS extends Schema | undefined = undefined, BS extends Schema | undefined = undefined>(
-  route: RouteDefinition<PS, QS, BS>,
-): RouteDefinition {
+export function defineRoute<
+  PS extends Schema | undefined = undefined,
+  QS extends Schema | undefined = undefined,
+  BS extends Schema | undefined = undefined,
+>(route: RouteDefinition<PS, QS, BS>): RouteDefinition {
   return route as unknown as RouteDefinition;
 }
 
@@ -53,7 +59,9 @@ function parse<S extends Schema>(schema: S | undefined, value: unknown, where: s
   if (!schema) return undefined;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.slice(0, 10).map((issue) => ({ in: where, path: issue.path.join('.'), message: issue.message }));
+  const issues = result.error.issues
+    .slice(0, 10)
+    .map((issue) => ({ in: where, path: issue.path.join('.'), message: issue.message }));
   throw badRequest(`${where}: ${issues[0]?.path || '(root)'}: ${issues[0]?.message ?? 'invalid'}`, { issues });
 }
 
@@ -63,7 +71,12 @@ export function mountRoutes(router: Router, routes: readonly RouteDefinition[], 
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
       if (route.body && !req.is('application/json')) {
-        throw new ProblemError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the body as application/json.');
+        throw new ProblemError(
+          415,
+          'unsupported_media_type',
+          'Unsupported media type',
+          'Send the body as application/json.',
+        );
       }
       const principal = route.auth === 'public' ? NO_PRINCIPAL : await authenticate(req, res);
       const result = await route.handler({

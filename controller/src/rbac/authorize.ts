@@ -8,6 +8,11 @@ import type { Principal } from './roles.js';
  */
 export function authorize(principal: Principal, action: Action, scope: Scope, what = 'resource'): void {
   if (scope.kind !== 'platform' && !canSeeOrg(principal, scope.orgId)) throw notFound(what);
-  if (scope.kind === 'workspace' && !isAllowed(principal, 'workspace.read', scope) && !isAllowed(principal, action, scope)) throw notFound(what);
+  if (
+    scope.kind === 'workspace' &&
+    !isAllowed(principal, 'workspace.read', scope) &&
+    !isAllowed(principal, action, scope)
+  )
+    throw notFound(what);
   if (!isAllowed(principal, action, scope)) throw forbidden();
 }

@@ -27,11 +27,19 @@ export const ACTIONS = [
 export type Action = (typeof ACTIONS)[number];
 
 /** Where an action applies: the whole platform, one org, or one workspace. */
-export type Scope = { kind: 'platform' } | { kind: 'org'; orgId: string } | { kind: 'workspace'; orgId: string; workspaceId: string };
+export type Scope =
+  { kind: 'platform' } | { kind: 'org'; orgId: string } | { kind: 'workspace'; orgId: string; workspaceId: string };
 
 type AnyRole = PlatformRole | OrgRole | WorkspaceRole | 'support-grant';
 
-const READ_ORG: Action[] = ['org.read', 'org.users.read', 'org.support.read', 'workspace.read', 'workspace.members.read', 'workspace.resources.read'];
+const READ_ORG: Action[] = [
+  'org.read',
+  'org.users.read',
+  'org.support.read',
+  'workspace.read',
+  'workspace.members.read',
+  'workspace.resources.read',
+];
 
 export const PERMISSIONS: Readonly<Record<AnyRole, readonly Action[]>> = {
   'platform-admin': ACTIONS.filter((action) => !action.startsWith('audit.') && action !== 'workspace.resources.write'),
@@ -51,8 +59,20 @@ export const PERMISSIONS: Readonly<Record<AnyRole, readonly Action[]>> = {
     'workspace.resources.write',
   ],
   member: ['org.read'],
-  'workspace-admin': ['workspace.read', 'workspace.update', 'workspace.members.read', 'workspace.members.manage', 'workspace.resources.read', 'workspace.resources.write'],
-  'collaborator-rw': ['workspace.read', 'workspace.members.read', 'workspace.resources.read', 'workspace.resources.write'],
+  'workspace-admin': [
+    'workspace.read',
+    'workspace.update',
+    'workspace.members.read',
+    'workspace.members.manage',
+    'workspace.resources.read',
+    'workspace.resources.write',
+  ],
+  'collaborator-rw': [
+    'workspace.read',
+    'workspace.members.read',
+    'workspace.resources.read',
+    'workspace.resources.write',
+  ],
   'collaborator-ro': ['workspace.read', 'workspace.members.read', 'workspace.resources.read'],
 };
 
@@ -63,7 +83,8 @@ export function rolesAt(principal: Principal, scope: Scope): AnyRole[] {
   if (scope.kind === 'platform') return roles;
   const orgRole = principal.orgRoles.get(scope.orgId);
   if (orgRole) roles.push(orgRole);
-  if (principal.platformRole === 'platform-support' && principal.supportOrgs.has(scope.orgId)) roles.push('support-grant');
+  if (principal.platformRole === 'platform-support' && principal.supportOrgs.has(scope.orgId))
+    roles.push('support-grant');
   if (scope.kind === 'workspace') {
     const membership = principal.workspaceRoles.get(scope.workspaceId);
     if (membership && membership.orgId === scope.orgId) roles.push(membership.role);
@@ -80,5 +101,10 @@ export function isAllowed(principal: Principal, action: Action, scope: Scope): b
  * 403, to callers without it, so that ids of other tenants are never confirmed.
  */
 export function canSeeOrg(principal: Principal, orgId: string): boolean {
-  return principal.platformRole === 'platform-admin' || principal.orgRoles.has(orgId) || (principal.platformRole === 'platform-support' && principal.supportOrgs.has(orgId)) || [...principal.workspaceRoles.values()].some((w) => w.orgId === orgId);
+  return (
+    principal.platformRole === 'platform-admin' ||
+    principal.orgRoles.has(orgId) ||
+    (principal.platformRole === 'platform-support' && principal.supportOrgs.has(orgId)) ||
+    [...principal.workspaceRoles.values()].some((w) => w.orgId === orgId)
+  );
 }

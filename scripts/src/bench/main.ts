@@ -1,7 +1,9 @@
+import { benchApi } from './api.js';
 import { benchBundle } from './bundle.js';
 
 /** `npm run bench -- <name> [options]`: one benchmark by name. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
+  api: benchApi,
   bundle: benchBundle,
 };
 

@@ -1,0 +1,245 @@
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapOperator } from './bootstrap.js';
+import { createControllerApp } from './controller-app.js';
+import { insertUser, prepareUser } from './identity/index.js';
+import { migrate, openDatabase } from './store/database.js';
+import { MIGRATIONS } from './store/migrations.js';
+
+/**
+ * The whole API, every endpoint × every tenant role of org A, aimed at the ids of org B
+ * (and at B's ids under A's own paths). Each must answer 403 or 404 and say nothing of B.
+ */
+
+const db = openDatabase(':memory:');
+migrate(db, MIGRATIONS);
+const { app, routes } = createControllerApp({
+  db,
+  logger: pino({ level: 'silent' }),
+  metrics: new Registry(),
+  isReady: () => true,
+  authRateLimit: 100_000,
+});
+const agent = request(app);
+
+async function login(email: string, password: string): Promise<string> {
+  const response = await agent.post('/api/v1/auth/login').send({ email, password });
+  expect(response.status, response.text).toBe(200);
+  return String(response.headers['set-cookie']?.[0]).split(';')[0] ?? '';
+}
+
+interface Tenant {
+  orgId: string;
+  name: string;
+  workspaceId: string;
+  adminId: string;
+  adminEmail: string;
+  memberIds: string[];
+  emails: string[];
+  grantId?: string;
+  tokenId: string;
+  cookies: Record<string, string>;
+}
+
+let platformAdmin: string;
+const tenants: Record<'a' | 'b', Tenant> = {} as never;
+
+async function platformUser(
+  email: string,
+  role: 'platform-support' | 'auditor',
+): Promise<{ id: string; cookie: string }> {
+  const { row, oneTimePassword } = await prepareUser({ email, firstName: 'P', lastName: 'User', platformRole: role });
+  insertUser(db, row);
+  return { id: row.id, cookie: await login(email, oneTimePassword) };
+}
+
+async function onboard(key: 'a' | 'b', name: string): Promise<Tenant> {
+  const admin = `admin@${key}.example`;
+  const org = await agent
+    .post('/api/v1/orgs')
+    .set('cookie', platformAdmin)
+    .send({ name, admin: { firstName: 'Ada', lastName: key.toUpperCase(), email: admin } });
+  expect(org.status, org.text).toBe(201);
+  const orgId = org.body.org.id as string;
+  const adminCookie = await login(admin, org.body.admin.oneTimePassword);
+  const ws = await agent
+    .post(`/api/v1/orgs/${orgId}/workspaces`)
+    .set('cookie', adminCookie)
+    .send({ name: `${key}-research` });
+  const workspaceId = ws.body.id ?? ws.body.workspace?.id;
+  expect(workspaceId, ws.text).toBeTruthy();
+  const cookies: Record<string, string> = { 'org-admin': adminCookie };
+  const memberIds: string[] = [];
+  const emails = [admin];
+  const member = await agent
+    .post(`/api/v1/orgs/${orgId}/users`)
+    .set('cookie', adminCookie)
+    .send({ firstName: 'Mo', lastName: 'Member', email: `member@${key}.example`, role: 'member' });
+  expect(member.status, member.text).toBe(201);
+  cookies.member = await login(`member@${key}.example`, member.body.oneTimePassword);
+  memberIds.push(member.body.user.id);
+  emails.push(`member@${key}.example`);
+  for (const role of ['workspace-admin', 'collaborator-rw', 'collaborator-ro'] as const) {
+    const email = `${role}@${key}.example`;
+    const invited = await agent
+      .post(`/api/v1/orgs/${orgId}/workspaces/${workspaceId}/members`)
+      .set('cookie', adminCookie)
+      .send({ email, firstName: 'W', lastName: 'S', role });
+    expect(invited.status, invited.text).toBe(201);
+    cookies[role] = await login(email, invited.body.oneTimePassword);
+    memberIds.push(invited.body.user?.id ?? invited.body.member?.userId ?? invited.body.userId);
+    emails.push(email);
+  }
+  const token = await agent
+    .post('/api/v1/auth/tokens')
+    .set('cookie', adminCookie)
+    .send({ name: `${key}-billing` });
+  expect(token.status, token.text).toBe(201);
+  return {
+    orgId,
+    name,
+    workspaceId,
+    adminId: org.body.admin.id,
+    adminEmail: admin,
+    memberIds,
+    emails,
+    tokenId: token.body.id,
+    cookies,
+  };
+}
+
+beforeAll(async () => {
+  const operator = await bootstrapOperator(db, {
+    email: 'root@operator.example',
+    firstName: 'Root',
+    lastName: 'Admin',
+  });
+  platformAdmin = await login(operator.email, operator.oneTimePassword);
+  tenants.a = await onboard('a', 'Acme Research');
+  tenants.b = await onboard('b', 'Globex Labs');
+  // Support access granted by A only; B grants a different support user.
+  const supportA = await platformUser('support-a@operator.example', 'platform-support');
+  const supportB = await platformUser('support-b@operator.example', 'platform-support');
+  const expiresAt = new Date(Date.now() + 7 * 86_400_000).toISOString();
+  const grantA = await agent
+    .post(`/api/v1/orgs/${tenants.a.orgId}/support-access`)
+    .set('cookie', tenants.a.cookies['org-admin'] ?? '')
+    .send({ userId: supportA.id, expiresAt });
+  expect(grantA.status, grantA.text).toBe(201);
+  const grantB = await agent
+    .post(`/api/v1/orgs/${tenants.b.orgId}/support-access`)
+    .set('cookie', tenants.b.cookies['org-admin'] ?? '')
+    .send({ userId: supportB.id, expiresAt });
+  expect(grantB.status, grantB.text).toBe(201);
+  tenants.b.grantId = grantB.body.id ?? grantB.body.grant?.id;
+  tenants.a.cookies['platform-support (granted by A)'] = supportA.cookie;
+  tenants.a.cookies.auditor = (await platformUser('auditor@operator.example', 'auditor')).cookie;
+}, 120_000);
+
+/** A valid body for each write, so that a refusal is the authorization's, not the validator's. */
+function sampleBody(method: string, path: string): Record<string, unknown> | undefined {
+  const bodies: Record<string, Record<string, unknown>> = {
+    'patch /orgs/:org': { name: 'Renamed Org' },
+    'post /orgs/:org/users': { firstName: 'New', lastName: 'User', email: 'new-user@x.example', role: 'member' },
+    'patch /orgs/:org/users/:user': { role: 'org-admin' },
+    'post /orgs/:org/workspaces': { name: 'intruder' },
+    'patch /orgs/:org/workspaces/:ws': { name: 'renamed' },
+    'post /orgs/:org/workspaces/:ws/members': {
+      email: 'new-member@x.example',
+      firstName: 'N',
+      lastName: 'M',
+      role: 'collaborator-rw',
+    },
+    'patch /orgs/:org/workspaces/:ws/members/:user': { role: 'workspace-admin' },
+    'post /orgs/:org/support-access': {
+      userId: 'usr_aaaaaaaaaaaaaaaa',
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    },
+  };
+  if (method === 'get' || method === 'delete') return undefined;
+  const body = bodies[`${method} ${path}`];
+  if (!body) throw new Error(`add a sample body for ${method.toUpperCase()} ${path} to the cross-tenant test`);
+  return body;
+}
+
+describe('no cross-tenant access', () => {
+  const parameterised = () => routes.filter((route) => /:(org|ws|user|grant|id)\b/.test(route.path));
+
+  it("every endpoint with another tenant's ids answers 403 or 404 and leaks nothing, for every role of org A", async () => {
+    const a = tenants.a;
+    const b = tenants.b;
+    // B's ids on their own, and B's ids smuggled under A's own paths. `foreign` lists the
+    // parameters that carry B's ids: a route is tried only if it has one of them.
+    const substitutions = [
+      {
+        foreign: ['org', 'ws', 'user', 'grant', 'id'],
+        ids: { org: b.orgId, ws: b.workspaceId, user: b.adminId, grant: b.grantId, id: b.tokenId },
+      },
+      {
+        foreign: ['ws', 'user', 'grant', 'id'],
+        ids: { org: a.orgId, ws: b.workspaceId, user: b.adminId, grant: b.grantId, id: b.tokenId },
+      },
+      {
+        foreign: ['user', 'grant', 'id'],
+        ids: { org: a.orgId, ws: a.workspaceId, user: b.memberIds[0], grant: b.grantId, id: b.tokenId },
+      },
+    ];
+    const secrets = [
+      b.orgId,
+      b.name,
+      b.workspaceId,
+      b.adminId,
+      ...b.memberIds,
+      ...b.emails,
+      b.grantId ?? 'none',
+      b.tokenId,
+    ];
+    let checked = 0;
+    for (const [role, cookie] of Object.entries(a.cookies)) {
+      for (const route of parameterised()) {
+        for (const { foreign, ids } of substitutions) {
+          if (!foreign.some((name) => route.path.includes(`:${name}`))) continue;
+          const url = `/api/v1${route.path.replace(/:(org|ws|user|grant|id)\b/g, (_, name: keyof typeof ids) => String(ids[name]))}`;
+          const body = sampleBody(route.method, route.path);
+          const call = agent[route.method](url).set('cookie', cookie);
+          const response = await (body ? call.send(body) : call);
+          const label = `${role}: ${route.method.toUpperCase()} ${url}`;
+          expect([403, 404], `${label} → ${response.status} ${response.text}`).toContain(response.status);
+          // `instance` echoes the caller's own URL back; everything else must be free of B.
+          const { instance: _echo, ...said } = response.body as Record<string, unknown>;
+          for (const secret of secrets) expect(JSON.stringify(said), `${label} leaks ${secret}`).not.toContain(secret);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(200);
+  });
+
+  it("lists and /me of org A's users mention nothing of org B", async () => {
+    const b = tenants.b;
+    const secrets = [b.orgId, b.name, b.workspaceId, ...b.emails];
+    for (const [role, cookie] of Object.entries(tenants.a.cookies)) {
+      for (const path of [
+        '/api/v1/me',
+        '/api/v1/orgs',
+        '/api/v1/auth/tokens',
+        `/api/v1/orgs/${tenants.a.orgId}/users`,
+        `/api/v1/orgs/${tenants.a.orgId}/workspaces`,
+      ]) {
+        const response = await agent.get(path).set('cookie', cookie);
+        expect([200, 403, 404], `${role} GET ${path}`).toContain(response.status);
+        for (const secret of secrets)
+          expect(response.text, `${role} GET ${path} leaks ${secret}`).not.toContain(secret);
+      }
+    }
+  });
+
+  it('the platform admin, by contrast, sees both tenants', async () => {
+    const orgs = await agent.get('/api/v1/orgs').set('cookie', platformAdmin);
+    expect(orgs.body.items.map((org: { name: string }) => org.name)).toEqual(
+      expect.arrayContaining(['Acme Research', 'Globex Labs']),
+    );
+  });
+});

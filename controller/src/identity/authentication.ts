@@ -1,0 +1,107 @@
+import { unauthenticated } from '../http/problem.js';
+import type { Principal } from '../rbac/roles.js';
+import { type IdentityConfig, MINUTE_MS } from './identity-config.js';
+import type { IdentityDal } from './identity-dal.js';
+import type { UserRow } from './identity-types.js';
+import { sha256Hex } from './tokens.js';
+
+/** What a valid credential resolves to; the authenticator turns it into an HTTP answer. */
+export interface Authentication {
+  principal: Principal;
+  /** SHA-256 of the session token, when the request came with a session */
+  sessionHash?: string;
+  /** MFA is required but not enrolled: only /me and the enrolment routes may answer */
+  mfaEnrollmentRequired: boolean;
+}
+
+/** last_seen_at and last_used_at are written at most this often, so reads do not each cost a write */
+const TOUCH_INTERVAL_MS = MINUTE_MS;
+
+export const isLocked = (user: UserRow, at: Date): boolean =>
+  user.locked_until !== null && Date.parse(user.locked_until) > at.getTime();
+
+/**
+ * Turns a session token or API token into a principal, on every request. Nothing is
+ * cached: roles, memberships, grants, disabling and locks take effect at the next request,
+ * and a token holds exactly its user's rights of that moment.
+ */
+export function authenticationFactory({
+  dal,
+  config,
+  now,
+}: {
+  dal: IdentityDal;
+  config: IdentityConfig;
+  now: () => Date;
+}) {
+  const idleMs = config.sessionIdleMinutes * MINUTE_MS;
+
+  function loadPrincipal(user: UserRow, via: Principal['via'], at: Date): Principal {
+    const grants = user.platform_role === 'platform-support' ? dal.activeSupportGrants(user.id, at.toISOString()) : [];
+    return {
+      userId: user.id,
+      email: user.email,
+      platformRole: user.platform_role,
+      orgRoles: new Map(dal.orgMemberships(user.id).map((org) => [org.id, org.role])),
+      workspaceRoles: new Map(
+        dal.workspaceMemberships(user.id).map((ws) => [ws.id, { orgId: ws.org_id, role: ws.role }]),
+      ),
+      supportOrgs: new Set(grants.map((grant) => grant.org_id)),
+      via,
+    };
+  }
+
+  function usableUser(userId: string, at: Date): UserRow {
+    const user = dal.userById(userId);
+    // A locked account may be under a password-guessing attack: stop all of its access until the lock ends.
+    if (!user || user.disabled === 1 || isLocked(user, at)) throw unauthenticated();
+    return user;
+  }
+
+  const mfaEnrollmentRequired = (user: UserRow) => user.totp_enabled !== 1 && dal.mfaRequiredByOrg(user.id);
+
+  return {
+    authenticateSession(sessionToken: string): Authentication {
+      const at = now();
+      const hash = sha256Hex(sessionToken);
+      const session = dal.sessionByHash(hash);
+      if (!session) throw unauthenticated();
+      const lastSeen = Date.parse(session.last_seen_at);
+      if (at.getTime() >= Date.parse(session.expires_at) || at.getTime() - lastSeen >= idleMs) {
+        dal.deleteSession(hash);
+        throw unauthenticated('Your session has expired; log in again.');
+      }
+      const user = usableUser(session.user_id, at);
+      // MFA switched on from another session: this one never proved the second factor.
+      if (user.totp_enabled === 1 && session.mfa_verified !== 1) {
+        dal.deleteSession(hash);
+        throw unauthenticated('Log in again with your authenticator code.');
+      }
+      if (at.getTime() - lastSeen >= TOUCH_INTERVAL_MS) dal.touchSession(hash, at.toISOString());
+      return {
+        principal: loadPrincipal(user, 'session', at),
+        sessionHash: hash,
+        mfaEnrollmentRequired: mfaEnrollmentRequired(user),
+      };
+    },
+
+    authenticateApiToken(apiToken: string): Authentication {
+      const at = now();
+      const token = dal.apiTokenByHash(sha256Hex(apiToken));
+      if (!token || token.revoked_at !== null || at.getTime() >= Date.parse(token.expires_at)) {
+        throw unauthenticated('The API token is not valid, has expired or was revoked.');
+      }
+      const user = usableUser(token.user_id, at);
+      if (!token.last_used_at || at.getTime() - Date.parse(token.last_used_at) >= TOUCH_INTERVAL_MS) {
+        dal.touchApiToken(token.id, at.toISOString());
+      }
+      return { principal: loadPrincipal(user, 'token', at), mfaEnrollmentRequired: mfaEnrollmentRequired(user) };
+    },
+
+    /** Deletes sessions past either limit; the controller's housekeeping loop calls it. */
+    purgeExpiredSessions(): number {
+      const at = now();
+      return dal.deleteExpiredSessions(at.toISOString(), new Date(at.getTime() - idleMs).toISOString());
+    },
+  };
+}

@@ -1,0 +1,197 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { encryptPrivateKey, openCertificateAuthority, readSecretFile } from '@sovereign/pki';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from './store/database.js';
+import { httpsJson, sessionCookie } from './test-support/https-client.js';
+
+const CLI = fileURLToPath(new URL('../../cli/bin/sovereign.js', import.meta.url));
+const execFileAsync = promisify(execFile);
+
+async function sovereign(...args: string[]) {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+/** Starts `sovereign controller start` and resolves with its URLs once it listens. */
+function startController(dir: string): Promise<{ child: ChildProcess; api: string; internal: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'controller', 'start', '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /controller listening: api (\S+), internal (\S+)/.exec(output);
+      if (match) resolve({ child, api: match[1] ?? '', internal: match[2] ?? '' });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`controller exited ${code}: ${output}`)));
+  });
+}
+
+let dir: string;
+let install: { url: string; caCert: string; adminEmail: string; adminPassword: string };
+let ca: string;
+let controller: { child: ChildProcess; api: string; internal: string };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sovereign-controller-'));
+  const init = await sovereign(
+    'controller',
+    'init-dev',
+    '--dir',
+    join(dir, 'install'),
+    '--api-port',
+    '0',
+    '--internal-port',
+    '0',
+    '--json',
+  );
+  expect(init.code, init.stderr).toBe(0);
+  install = JSON.parse(init.stdout) as typeof install;
+  ca = await readFile(install.caCert, 'utf8');
+  controller = await startController(join(dir, 'install'));
+}, 60_000);
+
+afterAll(async () => {
+  if (controller?.child.exitCode === null) {
+    const exited = new Promise((resolve) => controller.child.once('exit', resolve));
+    controller.child.kill('SIGTERM');
+    await exited;
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+const api = (path: string, options: Omit<Parameters<typeof httpsJson>[1], 'ca'> = {}) =>
+  httpsJson(`${controller.api}${path}`, { ca, ...options });
+
+async function login(email: string, password: string): Promise<string> {
+  const response = await api('/api/v1/auth/login', { method: 'POST', body: { email, password } });
+  expect(response.status, response.text).toBe(200);
+  return sessionCookie(response);
+}
+
+describe('sovereign controller (a real process over HTTPS with the private CA)', () => {
+  it('serves health, readiness, Prometheus metrics and an OpenAPI 3.1 document', async () => {
+    expect((await api('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await api('/readyz')).status).toBe(200);
+    const metrics = await api('/metrics');
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toContain('sovereign_http_request_duration_seconds_bucket');
+    const openapi = await api('/api/v1/openapi.json');
+    expect(openapi.body.openapi).toBe('3.1.0');
+    expect(Object.keys(openapi.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/auth/login', '/api/v1/me', '/api/v1/orgs', '/api/v1/orgs/{org}/workspaces']),
+    );
+  });
+
+  it('puts a request id on every response and answers errors as problem+json', async () => {
+    const missing = await api('/api/v1/no-such-thing');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(missing.body).toMatchObject({ status: 404, code: 'not_found', requestId: missing.headers['x-request-id'] });
+    expect((await api('/healthz')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await api('/api/v1/me')).body.code).toBe('unauthenticated');
+  });
+
+  it('refuses oversized, malformed and non-JSON bodies with 413, 400 and 415, never 500', async () => {
+    const big = await api('/api/v1/auth/login', {
+      method: 'POST',
+      rawBody: JSON.stringify({ email: 'a@b.c', password: 'x'.repeat(100_000) }),
+    });
+    expect(big).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
+    const malformed = await api('/api/v1/auth/login', { method: 'POST', rawBody: '{"email": ' });
+    expect(malformed).toMatchObject({ status: 400, body: { code: 'malformed_json' } });
+    const wrongType = await api('/api/v1/auth/login', {
+      method: 'POST',
+      rawBody: 'email=a',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(wrongType).toMatchObject({ status: 415, body: { code: 'unsupported_media_type' } });
+    const unknownField = await api('/api/v1/auth/login', {
+      method: 'POST',
+      body: { email: 'a@b.c', password: 'x', admin: true },
+    });
+    expect(unknownField).toMatchObject({ status: 400, body: { code: 'invalid_request' } });
+  });
+
+  it('onboards a customer org whose admin logs in and creates a workspace', async () => {
+    const admin = await login(install.adminEmail, install.adminPassword);
+    const me = await api('/api/v1/me', { headers: { cookie: admin } });
+    expect(me.body.platformRole).toBe('platform-admin');
+    const onboarded = await api('/api/v1/orgs', {
+      method: 'POST',
+      headers: { cookie: admin },
+      body: { name: 'Acme Research', admin: { firstName: 'Alice', lastName: 'Ng', email: 'alice@acme.example' } },
+    });
+    expect(onboarded.status, onboarded.text).toBe(201);
+    const alice = await login('alice@acme.example', onboarded.body.admin.oneTimePassword);
+    const orgId = onboarded.body.org.id as string;
+    const created = await api(`/api/v1/orgs/${orgId}/workspaces`, {
+      method: 'POST',
+      headers: { cookie: alice },
+      body: { name: 'vision' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const listed = await api(`/api/v1/orgs/${orgId}/workspaces`, { headers: { cookie: alice } });
+    expect(listed.body.items.map((w: { name: string }) => w.name)).toEqual(['vision']);
+  });
+
+  it('the internal port admits only clients with a certificate from the private CA', async () => {
+    const refused = await httpsJson(`${controller.internal}/healthz`, { ca }).catch(
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    expect(refused).toMatch(/ECONNRESET|ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED|EPIPE/);
+    const passphrase = await readSecretFile(join(dir, 'install', 'config', 'pki.pass'), 'pki.pass');
+    const authority = await openCertificateAuthority(join(dir, 'install', 'pki'), passphrase);
+    const agent = await authority.issue({ type: 'client', name: 'component:agent' });
+    const response = await httpsJson(`${controller.internal}/healthz`, {
+      ca,
+      cert: agent.chainPem,
+      key: await encryptPrivateKey(agent.privateKey, passphrase),
+      passphrase,
+    });
+    expect(response.body).toEqual({ status: 'ok', peer: 'component:agent' });
+  });
+
+  it('backs up the store while running, consistently', async () => {
+    const out = join(dir, 'backup.db');
+    const backup = await sovereign('controller', 'backup', '--dir', join(dir, 'install'), '--out', out);
+    expect(backup.code, backup.stderr).toBe(0);
+    const copy = openDatabase(out);
+    try {
+      expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect((copy.prepare('SELECT COUNT(*) AS n FROM orgs').get() as { n: number }).n).toBeGreaterThanOrEqual(2);
+    } finally {
+      copy.close();
+    }
+    expect((await sovereign('controller', 'backup', '--dir', join(dir, 'install'), '--out', out)).code).toBe(1);
+  });
+
+  it('refuses a config with an unknown key, naming it', async () => {
+    const broken = join(dir, 'broken');
+    await cp(join(dir, 'install'), broken, { recursive: true });
+    const path = join(broken, 'config', 'controller.yaml');
+    await writeFile(path, `${await readFile(path, 'utf8')}\nlisten_everywhere: true\n`);
+    const start = await sovereign('controller', 'start', '--dir', broken);
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain(`${path}: (top level): Unrecognized key: "listen_everywhere"`);
+  });
+
+  it('drains and exits 0 on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => controller.child.once('exit', (code) => resolve(code)));
+    controller.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { createMtlsServer, loadTrustBundle, peerIdentity, readSecretFile } from '@sovereign/pki';
+import { pino, type Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type ControllerConfig, loadControllerConfig, resolveInstallPath } from './config/controller-config.js';
+import { createControllerApp } from './controller-app.js';
+import { type Db, migrate, openDatabase } from './store/database.js';
+import { MIGRATIONS } from './store/migrations.js';
+import { CONTROLLER_VERSION } from './version.js';
+
+export interface RunningController {
+  apiUrl: string;
+  internalUrl: string;
+  db: Db;
+  logger: Logger;
+  /** drains requests, closes both servers and the store */
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server.address() as AddressInfo));
+  });
+}
+
+function close(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+const urlOf = (address: AddressInfo) =>
+  `https://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+/** The composition root: every service is built here from the store and the config. */
+export async function startController(
+  installDir: string,
+  configOverride?: ControllerConfig,
+): Promise<RunningController> {
+  const config = configOverride ?? (await loadControllerConfig(installDir));
+  // Asynchronous, buffered writes: a log line per request must not cost the request.
+  const logger = pino(
+    { level: config.logLevel, base: { service: 'sovereign-controller' } },
+    pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+  );
+  const at = (path: string) => resolveInstallPath(installDir, path);
+
+  const identity = {
+    chainPem: await readFile(at(config.tls.cert), 'utf8'),
+    keyPem: await readFile(at(config.tls.key), 'utf8'),
+    passphrase: await readSecretFile(at(config.tls.keyPassphraseFile), 'tls.keyPassphraseFile'),
+  };
+  const trust = await loadTrustBundle(at(config.tls.pkiDir));
+
+  let ready = false;
+  const db = openDatabase(at(config.store.path));
+  migrate(db, MIGRATIONS);
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const { app } = createControllerApp({
+    db,
+    logger,
+    metrics,
+    isReady: () => ready,
+    identity: {
+      sessionIdleMinutes: config.identity.sessionIdleMinutes,
+      sessionAbsoluteHours: config.identity.sessionAbsoluteHours,
+    },
+    authRateLimit: config.authRateLimitPerMinute,
+  });
+
+  // The public API: server-authenticated TLS; users authenticate with sessions or tokens.
+  const api = createHttpsServer(
+    { cert: identity.chainPem, key: identity.keyPem, passphrase: identity.passphrase, minVersion: 'TLSv1.2' },
+    app,
+  );
+  // The internal port: components and agents authenticate with client certificates (CRL checked).
+  const internal = createMtlsServer(trust, identity, (req, res) => {
+    const who = peerIdentity(req.socket as TLSSocket);
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/healthz') return res.end(JSON.stringify({ status: 'ok', peer: who }));
+    res.statusCode = 404;
+    res.end(JSON.stringify({ code: 'not_found' }));
+  });
+  internal.on('tlsClientError', (error, socket) => {
+    logger.warn(
+      { reason: String(socket.authorizationError ?? (error as NodeJS.ErrnoException).code ?? error.message) },
+      'internal port refused a client',
+    );
+  });
+
+  const apiAddress = await listen(api, config.api.host, config.api.port);
+  const internalAddress = await listen(internal, config.internal.host, config.internal.port);
+  ready = true;
+  const apiUrl = urlOf(apiAddress);
+  const internalUrl = urlOf(internalAddress);
+  logger.info({ apiUrl, internalUrl, version: CONTROLLER_VERSION }, 'controller listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    apiUrl,
+    internalUrl,
+    db,
+    logger,
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        await Promise.all([close(api, 10_000), close(internal, 10_000)]);
+        db.close();
+        logger.info('controller stopped');
+        logger.flush();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,4 @@
+/** The tenancy domain: orgs, org members, workspaces, workspace members and support grants. */
+export { tenancyRoutes } from './tenancy-routes.js';
+export { type TenancyService, type TenancyServiceDeps, tenancyServiceFactory } from './tenancy-service.js';
+export type { NewUserInput, UserFactory, UserRow } from './user-factory.js';

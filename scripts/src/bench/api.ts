@@ -1,0 +1,185 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+/**
+ * `npm run bench -- api [--seconds N] [--connections N]`: the controller's authenticated
+ * reads under load, beside a bare express route returning the same JSON over the same
+ * TLS certificate, measured in the same run on the same machine.
+ */
+
+const CLI = fileURLToPath(new URL('../../../cli/bin/sovereign.js', import.meta.url));
+// A plain ES module kept in src/ (the compiler does not copy it to dist/).
+const BARE = fileURLToPath(new URL('../../src/bench/bare-server.mjs', import.meta.url));
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = pattern.exec(output);
+      if (match) resolve(match);
+    });
+    child.on('exit', (code) => reject(new Error(`process exited ${code} before listening: ${output.slice(-500)}`)));
+  });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the bench reads a few fields of API JSON
+type ApiJson = any;
+
+function call(
+  url: string,
+  ca: string,
+  method = 'GET',
+  body?: unknown,
+  cookie?: string,
+): Promise<{ status: number; body: ApiJson; cookie?: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      url,
+      {
+        method,
+        ca,
+        agent: false,
+        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => {
+          const setCookie = ([] as string[])
+            .concat(res.headers['set-cookie'] ?? [])
+            .find((c) => c.startsWith('__Host-session='));
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? JSON.parse(text) : undefined,
+            ...(setCookie ? { cookie: setCookie.split(';')[0] } : {}),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(url: string, ca: string, connections: number, seconds: number, cookie?: string): Promise<Figures> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    headers: cookie ? { cookie } : {},
+    tlsOptions: { ca },
+  } as autocannon.Options);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+export async function benchApi(args: string[]): Promise<void> {
+  const option = (name: string, fallback: number) => {
+    const index = args.indexOf(name);
+    return index >= 0 ? Number(args[index + 1]) : fallback;
+  };
+  const seconds = option('--seconds', 10);
+  const connections = option('--connections', 50);
+  const work = await mkdtemp(join(tmpdir(), 'sovereign-bench-api-'));
+  const children: ChildProcess[] = [];
+  try {
+    const installDir = join(work, 'install');
+    const install = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [CLI, 'controller', 'init-dev', '--dir', installDir, '--api-port', '0', '--internal-port', '0', '--json'],
+        { encoding: 'utf8' },
+      ),
+    ) as {
+      caCert: string;
+      adminEmail: string;
+      adminPassword: string;
+    };
+    const ca = await readFile(install.caCert, 'utf8');
+    const controller = spawn(process.execPath, [CLI, 'controller', 'start', '--dir', installDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(controller);
+    const [, apiUrl = ''] = await waitForLine(controller, /controller listening: api (\S+),/);
+
+    const admin = await call(`${apiUrl}/api/v1/auth/login`, ca, 'POST', {
+      email: install.adminEmail,
+      password: install.adminPassword,
+    });
+    const onboarded = await call(
+      `${apiUrl}/api/v1/orgs`,
+      ca,
+      'POST',
+      { name: 'Bench Org', admin: { firstName: 'Bea', lastName: 'Bench', email: 'bea@bench.example' } },
+      admin.cookie,
+    );
+    const orgId = onboarded.body.org.id as string;
+    const bea = await call(`${apiUrl}/api/v1/auth/login`, ca, 'POST', {
+      email: 'bea@bench.example',
+      password: onboarded.body.admin.oneTimePassword,
+    });
+    for (let i = 0; i < 10; i++)
+      await call(`${apiUrl}/api/v1/orgs/${orgId}/workspaces`, ca, 'POST', { name: `workspace-${i}` }, bea.cookie);
+    const me = await call(`${apiUrl}/api/v1/me`, ca, 'GET', undefined, bea.cookie);
+    const bodyFile = join(work, 'me.json');
+    await writeFile(bodyFile, JSON.stringify(me.body));
+
+    const config = join(installDir, 'config');
+    const bare = spawn(
+      process.execPath,
+      [
+        BARE,
+        join(config, 'controller.crt'),
+        join(config, 'controller.key'),
+        join(config, 'controller.key.pass'),
+        bodyFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(bare);
+    const [, barePort = ''] = await waitForLine(bare, /listening (\d+)/);
+    controller.stdout?.resume();
+
+    say(
+      `API benchmark: ${connections} connections, ${seconds} s per endpoint, HTTPS (TLS 1.3) on 127.0.0.1, 2-core machine; the controller logs every request (info)`,
+    );
+    const bareFigures = await load(`https://127.0.0.1:${barePort}/bare`, ca, connections, seconds);
+    const meFigures = await load(`${apiUrl}/api/v1/me`, ca, connections, seconds, bea.cookie);
+    const wsFigures = await load(`${apiUrl}/api/v1/orgs/${orgId}/workspaces`, ca, connections, seconds, bea.cookie);
+
+    const row = (name: string, f: Figures) =>
+      `| ${name} | ${f.rps.toFixed(0)} | ${f.p50} ms | ${f.p99} ms | ${(f.rps / bareFigures.rps).toFixed(2)} | ${f.errors + f.non2xx} |`;
+    say('\n| endpoint | requests/s | p50 | p99 | ratio to bare | errors + non-2xx |');
+    say('|---|---|---|---|---|---|');
+    say(row('bare express route (peer)', bareFigures));
+    say(row('GET /api/v1/me (session cookie)', meFigures));
+    say(row('GET /api/v1/orgs/{org}/workspaces', wsFigures));
+    say('\ngoal: ratio >= 0.5, p99 < 50 ms at 50 connections');
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await rm(work, { recursive: true, force: true });
+  }
+}
