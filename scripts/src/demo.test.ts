@@ -29,6 +29,9 @@ describe('sovereign demo', () => {
     expect(output).toMatch(/as expected\s+component:agent \(valid\)\s+HTTP 200 \{"youAre":"component:agent"\}/);
     expect(output).toMatch(/as expected\s+user:mallory@demo \(revoked\)\s+refused/);
     expect(output).toMatch(/as expected\s+no client certificate\s+refused/);
+    expect(output).toMatch(/as expected\s+onboard customer org\s+HTTP 201 Acme Research org_/);
+    expect(output).toMatch(/as expected\s+tenant admin creates a workspace\s+HTTP 201 vision-research/);
+    expect(output).toMatch(/tenant admin:\s+alice@acme\.example \/ \S{20}/);
     expect(output).not.toContain('UNEXPECTED');
   });
 });

@@ -3,15 +3,16 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoBundle } from './demo-bundle.js';
+import { demoController } from './demo-controller.js';
 import { say } from './demo-output.js';
 import { demoPki } from './demo-pki.js';
 
 /**
  * The end-to-end demo on an embedded default. It grows with the product: today the
- * vendor builds a signed bundle, the operator verifies and extracts it, and the private
- * PKI proves mTLS with revocation on a real TLS server.
+ * vendor builds a signed bundle, the operator verifies and extracts it, the private PKI
+ * proves mTLS with revocation on a real TLS server, and the controller onboards a tenant.
  */
-export async function runDemo(options: { dir?: string }): Promise<boolean> {
+export async function runDemo(options: { dir?: string; serve?: boolean }): Promise<boolean> {
   const workDir = options.dir ?? (await mkdtemp(join(tmpdir(), 'sovereign-demo-')));
   const installDir = join(workDir, 'install');
   await mkdir(installDir, { recursive: true });
@@ -21,9 +22,12 @@ export async function runDemo(options: { dir?: string }): Promise<boolean> {
 
   const bundleOk = await demoBundle(workDir, installDir, passphrase);
   const pkiOk = await demoPki(installDir, passphrase);
+  const controllerOk = await demoController(workDir, options.serve === true);
 
-  say(`\nInstall directory: ${installDir} (bundle/, pki/); passphrase in ${join(workDir, 'passphrase')}`);
-  const ok = bundleOk && pkiOk;
+  say(
+    `\nWork directory: ${workDir} (install/bundle, install/pki, controller/); passphrase in ${join(workDir, 'passphrase')}`,
+  );
+  const ok = bundleOk && pkiOk && controllerOk;
   say(ok ? 'Demo finished: every check behaved as expected.' : 'Demo FAILED: see UNEXPECTED above.');
   return ok;
 }

@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { initDevInstall, loadControllerConfig, startController } from '@sovereign/controller';
+import { report, say } from './demo-output.js';
+
+interface Reply {
+  status: number;
+  body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- demo reads a few fields
+  cookie?: string;
+}
+
+function call(url: string, ca: string, method: string, body?: unknown, cookie?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      url,
+      {
+        method,
+        ca,
+        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => {
+          const session = ([] as string[])
+            .concat(res.headers['set-cookie'] ?? [])
+            .find((c) => c.startsWith('__Host-session='));
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? (JSON.parse(text) as Reply['body']) : {},
+            ...(session ? { cookie: session.split(';')[0] } : {}),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+/**
+ * Demo step 6: the controller. A development install (the installer will replace it),
+ * the controller started on loopback, a customer org onboarded by the platform admin,
+ * and the tenant's admin logging in to create a workspace. With `serve`, it keeps
+ * running so that a person can use the printed URL and credentials.
+ */
+export async function demoController(workDir: string, serve: boolean): Promise<boolean> {
+  say('\n6. Controller: development install, HTTPS API on loopback, a customer org onboarded');
+  const install = await initDevInstall(join(workDir, 'controller'), {
+    apiPort: serve ? 8443 : 0,
+    internalPort: serve ? 8444 : 0,
+  });
+  const config = await loadControllerConfig(join(workDir, 'controller'));
+  // Quiet request logs while the demo talks; a served controller logs as usual.
+  const controller = await startController(join(workDir, 'controller'), {
+    ...config,
+    logLevel: serve ? 'info' : 'warn',
+  });
+  let ok = true;
+  try {
+    const ca = await readFile(install.caCert, 'utf8');
+    const api = `${controller.apiUrl}/api/v1`;
+    const admin = await call(`${api}/auth/login`, ca, 'POST', {
+      email: install.adminEmail,
+      password: install.adminPassword,
+    });
+    ok = report('platform admin logs in', admin.status === 200, `HTTP ${admin.status} as ${install.adminEmail}`) && ok;
+    const onboarded = await call(
+      `${api}/orgs`,
+      ca,
+      'POST',
+      { name: 'Acme Research', admin: { firstName: 'Alice', lastName: 'Ng', email: 'alice@acme.example' } },
+      admin.cookie,
+    );
+    ok =
+      report(
+        'onboard customer org',
+        onboarded.status === 201,
+        `HTTP ${onboarded.status} ${onboarded.body.org?.name ?? ''} ${onboarded.body.org?.id ?? ''}`,
+      ) && ok;
+    const tenantPassword = String(onboarded.body.admin?.oneTimePassword ?? '');
+    const alice = await call(`${api}/auth/login`, ca, 'POST', {
+      email: 'alice@acme.example',
+      password: tenantPassword,
+    });
+    const workspace = await call(
+      `${api}/orgs/${onboarded.body.org?.id}/workspaces`,
+      ca,
+      'POST',
+      { name: 'vision-research' },
+      alice.cookie,
+    );
+    ok =
+      report(
+        'tenant admin creates a workspace',
+        workspace.status === 201,
+        `HTTP ${workspace.status} ${workspace.body.name ?? ''}`,
+      ) && ok;
+    say(
+      `\n   API:            ${controller.apiUrl}  (OpenAPI: ${controller.apiUrl}/api/v1/openapi.json; the portal comes later)`,
+    );
+    say(`   CA certificate: ${install.caCert}`);
+    say(`   platform admin: ${install.adminEmail} / ${install.adminPassword}`);
+    say(`   tenant admin:   alice@acme.example / ${tenantPassword}`);
+    if (serve) {
+      say('\n   Serving until Ctrl-C.');
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
+  } finally {
+    await controller.stop();
+  }
+  return ok;
+}
