@@ -1,45 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { initDevInstall, loadControllerConfig, startController } from '@sovereign/controller';
 import { report, say } from './demo-output.js';
-
-interface Reply {
-  status: number;
-  body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- demo reads a few fields
-  cookie?: string;
-}
-
-function call(url: string, ca: string, method: string, body?: unknown, cookie?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      url,
-      {
-        method,
-        ca,
-        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie } : {}) },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => {
-          const session = ([] as string[])
-            .concat(res.headers['set-cookie'] ?? [])
-            .find((c) => c.startsWith('__Host-session='));
-          resolve({
-            status: res.statusCode ?? 0,
-            body: text ? (JSON.parse(text) as Reply['body']) : {},
-            ...(session ? { cookie: session.split(';')[0] } : {}),
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
+import { callApi as call } from './https-json.js';
 
 /**
  * Demo step 6: the controller. A development install (the installer will replace it),

@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { callApi as call } from '../https-json.js';
 
 /**
  * `npm run bench -- api [--seconds N] [--connections N]`: the controller's authenticated
@@ -26,47 +26,6 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecAr
       if (match) resolve(match);
     });
     child.on('exit', (code) => reject(new Error(`process exited ${code} before listening: ${output.slice(-500)}`)));
-  });
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the bench reads a few fields of API JSON
-type ApiJson = any;
-
-function call(
-  url: string,
-  ca: string,
-  method = 'GET',
-  body?: unknown,
-  cookie?: string,
-): Promise<{ status: number; body: ApiJson; cookie?: string }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      url,
-      {
-        method,
-        ca,
-        agent: false,
-        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie } : {}) },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => {
-          const setCookie = ([] as string[])
-            .concat(res.headers['set-cookie'] ?? [])
-            .find((c) => c.startsWith('__Host-session='));
-          resolve({
-            status: res.statusCode ?? 0,
-            body: text ? JSON.parse(text) : undefined,
-            ...(setCookie ? { cookie: setCookie.split(';')[0] } : {}),
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (payload) req.write(payload);
-    req.end();
   });
 }
 
