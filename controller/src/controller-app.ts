@@ -8,10 +8,13 @@ import {
   identityRoutes,
   identityServiceFactory,
   insertUser,
+  type OidcSettings,
+  oidcRoutes,
+  oidcServiceFactory,
   prepareUser,
 } from './identity/index.js';
 import type { Db } from './store/database.js';
-import { tenancyRoutes, tenancyServiceFactory } from './tenancy/index.js';
+import { orgDirectoryFactory, tenancyRoutes, tenancyServiceFactory } from './tenancy/index.js';
 import { CONTROLLER_VERSION } from './version.js';
 
 export interface ControllerAppOptions {
@@ -20,6 +23,8 @@ export interface ControllerAppOptions {
   metrics: Registry;
   isReady: () => boolean;
   identity?: Partial<IdentityConfig>;
+  /** login through an OpenID Connect identity provider; absent, its routes answer 404 oidc_disabled */
+  oidc?: OidcSettings;
   authRateLimit?: number;
   now?: () => Date;
 }
@@ -36,7 +41,20 @@ export function createControllerApp(options: ControllerAppOptions) {
     ...(now ? { now } : {}),
   });
   const tenancy = tenancyServiceFactory({ db, users: { prepareUser, insertUser }, ...(now ? { now } : {}) });
-  const routes: RouteDefinition[] = [...identityRoutes(identity), ...tenancyRoutes(tenancy)];
+  const oidc = options.oidc
+    ? oidcServiceFactory({
+        db,
+        settings: options.oidc,
+        identity,
+        orgs: orgDirectoryFactory(db),
+        ...(now ? { now } : {}),
+      })
+    : undefined;
+  const routes: RouteDefinition[] = [
+    ...identityRoutes(identity),
+    ...oidcRoutes(oidc, identity),
+    ...tenancyRoutes(tenancy),
+  ];
   const app = createApp({
     routes,
     authenticate: createAuthenticator(identity),

@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { createMtlsServer, loadTrustBundle, peerIdentity, readSecretFile } from '@sovereign/pki';
+import { createMtlsServer, loadTrustBundle, peerIdentity, PKI_FILES, readSecretFile } from '@sovereign/pki';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type ControllerConfig, loadControllerConfig, resolveInstallPath } from './config/controller-config.js';
 import { createControllerApp } from './controller-app.js';
+import { loadOidcSettings } from './identity/index.js';
 import { type Db, migrate, openDatabase } from './store/database.js';
 import { MIGRATIONS } from './store/migrations.js';
 import { CONTROLLER_VERSION } from './version.js';
@@ -60,6 +62,16 @@ export async function startController(
     passphrase: await readSecretFile(at(config.tls.keyPassphraseFile), 'tls.keyPassphraseFile'),
   };
   const trust = await loadTrustBundle(at(config.tls.pkiDir));
+  const oidc = config.oidc
+    ? await loadOidcSettings(
+        {
+          ...config.oidc,
+          clientSecretFile: at(config.oidc.clientSecretFile),
+          ...(config.oidc.caFile ? { caFile: at(config.oidc.caFile) } : {}),
+        },
+        join(at(config.tls.pkiDir), PKI_FILES.rootCert),
+      )
+    : undefined;
 
   let ready = false;
   const db = openDatabase(at(config.store.path));
@@ -76,6 +88,7 @@ export async function startController(
       sessionIdleMinutes: config.identity.sessionIdleMinutes,
       sessionAbsoluteHours: config.identity.sessionAbsoluteHours,
     },
+    ...(oidc ? { oidc } : {}),
     authRateLimit: config.authRateLimitPerMinute,
   });
 

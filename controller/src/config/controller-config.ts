@@ -12,6 +12,64 @@ const listen = z.strictObject({
   port: z.number().int().min(0).max(65535),
 });
 
+const filePath = z.string().min(1).max(4096);
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).max(2048);
+/** An OAuth scope token (RFC 6749 §3.3) or a JWT claim name: printable ASCII, no spaces or quotes. */
+const token = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be printable ASCII without spaces, quotes or backslashes');
+
+export const OIDC_CALLBACK_PATH = '/api/v1/auth/oidc/callback';
+export const OIDC_DEFAULT_SCOPES = ['openid', 'email', 'profile'];
+
+/**
+ * Login through an OpenID Connect identity provider; absent means OIDC login is off. The
+ * issuer is reached over TLS trusted through the private CA only (`caFile`, by default the
+ * install's root), never the system store.
+ */
+const oidc = z.strictObject({
+  issuer: httpsUrl,
+  clientId: z.string().min(1).max(255),
+  /** the client secret, in a file only the controller's user can read (mode 0600) */
+  clientSecretFile: filePath,
+  /** this controller's callback as the browser reaches it: https://HOST:PORT/api/v1/auth/oidc/callback */
+  redirectUri: httpsUrl.refine((url) => new URL(url).pathname === OIDC_CALLBACK_PATH && !new URL(url).search, {
+    error: `must be the controller's https://HOST:PORT${OIDC_CALLBACK_PATH}`,
+  }),
+  /** PEM of the CA(s) that issued the IdP's certificate; defaults to tls.pkiDir's root-ca.crt */
+  caFile: filePath.optional(),
+  scopes: z
+    .array(token)
+    .min(1)
+    .max(20)
+    .refine((scopes) => scopes.includes('openid'), { error: "must include 'openid'" })
+    .default(OIDC_DEFAULT_SCOPES),
+  claimMapping: z
+    .strictObject({
+      orgClaim: token.default('sovereign_org'),
+      roleClaim: token.default('sovereign_role'),
+    })
+    .default({ orgClaim: 'sovereign_org', roleClaim: 'sovereign_role' }),
+  /** when set, only emails in these domains (exact, case-insensitive) may log in */
+  allowedEmailDomains: z
+    .array(
+      z
+        .string()
+        .trim()
+        .toLowerCase()
+        .regex(
+          /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+          'not a DNS domain',
+        ),
+    )
+    .min(1)
+    .max(100)
+    .optional(),
+});
+export type OidcConfigSection = z.infer<typeof oidc>;
+
 export const controllerConfigSchema = z.strictObject({
   api: listen,
   internal: listen,
@@ -41,6 +99,7 @@ export const controllerConfigSchema = z.strictObject({
     })
     .default({ sessionIdleMinutes: 30, sessionAbsoluteHours: 12 }),
   authRateLimitPerMinute: z.number().int().min(1).max(100_000).default(30),
+  oidc: oidc.optional(),
 });
 
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

@@ -10,7 +10,8 @@ import { badRequest, ProblemError } from './problem.js';
 export interface RouteResponse {
   status: number;
   body?: unknown;
-  headers?: Record<string, string>;
+  /** an array sends the header once per value (several Set-Cookie) */
+  headers?: Record<string, string | string[]>;
 }
 
 export interface RouteContext<P, Q, B> {

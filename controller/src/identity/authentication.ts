@@ -21,6 +21,14 @@ export const isLocked = (user: UserRow, at: Date): boolean =>
   user.locked_until !== null && Date.parse(user.locked_until) > at.getTime();
 
 /**
+ * Whether an org's MFA policy still asks this user to enrol TOTP. An identity provider's
+ * login counts as the second factor: the IdP enforces its own MFA policy, and a separate
+ * authenticator here would be a factor the IdP cannot revoke. Password users must enrol.
+ */
+export const totpEnrollmentRequired = (dal: IdentityDal, user: UserRow): boolean =>
+  user.totp_enabled !== 1 && user.idp_subject === null && dal.mfaRequiredByOrg(user.id);
+
+/**
  * Turns a session token or API token into a principal, on every request. Nothing is
  * cached: roles, memberships, grants, disabling and locks take effect at the next request,
  * and a token holds exactly its user's rights of that moment.
@@ -58,8 +66,6 @@ export function authenticationFactory({
     return user;
   }
 
-  const mfaEnrollmentRequired = (user: UserRow) => user.totp_enabled !== 1 && dal.mfaRequiredByOrg(user.id);
-
   return {
     authenticateSession(sessionToken: string): Authentication {
       const at = now();
@@ -81,7 +87,7 @@ export function authenticationFactory({
       return {
         principal: loadPrincipal(user, 'session', at),
         sessionHash: hash,
-        mfaEnrollmentRequired: mfaEnrollmentRequired(user),
+        mfaEnrollmentRequired: totpEnrollmentRequired(dal, user),
       };
     },
 
@@ -95,7 +101,7 @@ export function authenticationFactory({
       if (!token.last_used_at || at.getTime() - Date.parse(token.last_used_at) >= TOUCH_INTERVAL_MS) {
         dal.touchApiToken(token.id, at.toISOString());
       }
-      return { principal: loadPrincipal(user, 'token', at), mfaEnrollmentRequired: mfaEnrollmentRequired(user) };
+      return { principal: loadPrincipal(user, 'token', at), mfaEnrollmentRequired: totpEnrollmentRequired(dal, user) };
     },
 
     /** Deletes sessions past either limit; the controller's housekeeping loop calls it. */

@@ -30,3 +30,22 @@ export const mfaEnrollmentRequired = () =>
 /** Credentials are managed from an interactive session only: a leaked API token must not mint more or lock the owner out. */
 export const sessionRequired = () =>
   new ProblemError(403, 'session_required', 'Session required', 'Log in to manage credentials; API tokens cannot.');
+
+/** Reasons quote the identity provider's own words at times: bounded, they cannot flood a page or a log. */
+const clip = (reason: string) => (reason.length > 300 ? `${reason.slice(0, 297)}...` : reason);
+
+/** The config file has no `oidc` section: there is no identity provider to log in with. */
+export const oidcDisabled = () =>
+  new ProblemError(404, 'oidc_disabled', 'OIDC login is off', 'This controller has no identity provider configured.');
+
+/** Says why, so that a user or an operator can act on it; never carries a token, code or stack. */
+export const oidcFailed = (reason: string) => new ProblemError(401, 'oidc_failed', 'OIDC login failed', clip(reason));
+
+/** The identity provider cannot be reached, or its certificate does not chain to the trusted CA. */
+export const oidcUnavailable = (reason: string) =>
+  new ProblemError(
+    502,
+    'oidc_unavailable',
+    'Identity provider unavailable',
+    `The identity provider cannot be used: ${clip(reason)}`,
+  );

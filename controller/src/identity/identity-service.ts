@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound, ProblemError, unauthenticated } from '.
 import type { Principal } from '../rbac/roles.js';
 import type { Db } from '../store/database.js';
 import { newId } from '../store/ids.js';
-import { authenticationFactory, isLocked } from './authentication.js';
+import { authenticationFactory, isLocked, totpEnrollmentRequired } from './authentication.js';
 import { DAY_MS, DEFAULT_IDENTITY_CONFIG, HOUR_MS, type IdentityConfig, MINUTE_MS } from './identity-config.js';
 import { identityDal } from './identity-dal.js';
 import {
@@ -65,6 +65,20 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
     return sessionHash;
   }
 
+  /** Inserts a session for the user and returns its raw token; runs inside the caller's transaction. */
+  function insertSession(userId: string, at: Date, mfaVerified: boolean): string {
+    const sessionToken = newSessionToken();
+    dal.insertSession({
+      token_hash: sha256Hex(sessionToken),
+      user_id: userId,
+      created_at: at.toISOString(),
+      last_seen_at: at.toISOString(),
+      expires_at: new Date(at.getTime() + config.sessionAbsoluteHours * HOUR_MS).toISOString(),
+      mfa_verified: mfaVerified ? 1 : 0,
+    });
+    return sessionToken;
+  }
+
   /** Runs one TOTP check in a transaction, spending the step on success and counting a failure otherwise. */
   function spendTotp(user: UserRow, code: string, countFailures: boolean): ProblemError | number {
     const at = now();
@@ -92,15 +106,15 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
       const password = await verifyPassword(user.password_hash, input.password);
       const rehashed = password.needsRehash ? await hashPassword(input.password) : undefined;
       const at = now();
-      const sessionToken = newSessionToken();
       // Synchronous from here: the lock, the failure count, the TOTP step and the new session
       // change together, and concurrent attempts cannot slip past a lock taken meanwhile.
-      const outcome = dal.transaction((): ProblemError | UserRow => {
+      const outcome = dal.transaction((): ProblemError | { user: UserRow; sessionToken: string } => {
         const current = dal.userById(user.id);
         if (!current || current.disabled === 1) return invalidCredentials();
         if (isLocked(current, at)) return accountLocked();
         if (!password.ok) {
-          countFailure(current.id, at);
+          // An account without a password (an IdP user) cannot be guessed into; counting would only let anyone lock it.
+          if (current.password_hash !== null) countFailure(current.id, at);
           return invalidCredentials();
         }
         let mfaVerified = false;
@@ -120,18 +134,19 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
         // An org that requires MFA of a user not yet enrolled gets a session limited to enrolment (see the authenticator).
         dal.clearFailedLogins(current.id);
         if (rehashed) dal.setPassword(current.id, rehashed, current.must_change_password === 1);
-        dal.insertSession({
-          token_hash: sha256Hex(sessionToken),
-          user_id: current.id,
-          created_at: at.toISOString(),
-          last_seen_at: at.toISOString(),
-          expires_at: new Date(at.getTime() + config.sessionAbsoluteHours * HOUR_MS).toISOString(),
-          mfa_verified: mfaVerified ? 1 : 0,
-        });
-        return current;
+        return { user: current, sessionToken: insertSession(current.id, at, mfaVerified) };
       });
       if (outcome instanceof ProblemError) throw outcome;
-      return { sessionToken, user: toUserView(outcome) };
+      return { sessionToken: outcome.sessionToken, user: toUserView(outcome.user) };
+    },
+
+    /**
+     * Opens a session for a user whom another mechanism has just authenticated (the OIDC
+     * callback); runs inside the caller's transaction. `mfaVerified` records that the
+     * second factor was proved (TOTP, or the identity provider's own).
+     */
+    openSession(userId: string, options: { mfaVerified: boolean }): string {
+      return insertSession(userId, now(), options.mfaVerified);
     },
 
     logout(sessionToken: string | undefined): void {
@@ -141,6 +156,9 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
     /** Replaces the password and ends every other session, which a thief of the old password may hold. */
     async changePassword(principal: Principal, sessionHash: string | undefined, input: ChangePasswordInput) {
       const user = requireUser(principal);
+      if (user.password_hash === null) {
+        throw conflict('Your account signs in through the identity provider and has no password here.');
+      }
       if (input.newPassword.toLowerCase() === user.email.toLowerCase()) {
         throw badRequest('body: newPassword: must not be your email address');
       }
@@ -238,7 +256,10 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
       return {
         user: toUserView(user),
         platformRole: user.platform_role,
-        mfa: { enabled: user.totp_enabled === 1, required: user.totp_enabled === 1 || dal.mfaRequiredByOrg(user.id) },
+        mfa: {
+          enabled: user.totp_enabled === 1,
+          required: user.totp_enabled === 1 || totpEnrollmentRequired(dal, user),
+        },
         orgs: dal.orgMemberships(user.id),
         workspaces: dal
           .workspaceMemberships(user.id)

@@ -102,6 +102,9 @@ export interface UserRow {
   must_change_password: number;
   disabled: number;
   created_at: string;
+  /** set for users an OIDC identity provider vouches for; such users have no password */
+  idp_issuer: string | null;
+  idp_subject: string | null;
 }
 
 /** What a new user starts with; the remaining columns take their schema defaults. */

@@ -31,19 +31,38 @@ export const clearedSessionCookie = (): string =>
   `${SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`;
 
 /**
- * The session token from a Cookie header, or undefined. Values of the wrong shape are
- * dropped here so that nothing an attacker sends reaches the database unchecked.
+ * Ties a browser to the OIDC login it started. SameSite=Lax, unlike the session cookie:
+ * the identity provider sends the browser back with a cross-site top-level GET, which
+ * Strict would strip. It dies with the pending login (10 minutes).
  */
-export function sessionTokenFromCookies(header: string | undefined): string | undefined {
+export const OIDC_LOGIN_COOKIE = '__Host-oidc';
+export const OIDC_LOGIN_MAX_AGE_S = 600;
+
+export const newOidcLoginKey = (): string => randomBytes(SECRET_BYTES).toString('base64url');
+
+export const oidcLoginCookie = (key: string): string =>
+  `${OIDC_LOGIN_COOKIE}=${key}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=${OIDC_LOGIN_MAX_AGE_S}`;
+
+export const clearedOidcLoginCookie = (): string =>
+  `${OIDC_LOGIN_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0`;
+
+/**
+ * One of our secret cookies from a Cookie header, or undefined. Values of the wrong shape
+ * are dropped here so that nothing an attacker sends reaches the database unchecked.
+ */
+function secretFromCookies(header: string | undefined, name: string): string | undefined {
   if (!header || header.length > 8192) return undefined;
   for (const pair of header.split(';')) {
     const separator = pair.indexOf('=');
-    if (separator < 0 || pair.slice(0, separator).trim() !== SESSION_COOKIE) continue;
+    if (separator < 0 || pair.slice(0, separator).trim() !== name) continue;
     const value = pair.slice(separator + 1).trim();
     return SECRET_PATTERN.test(value) ? value : undefined;
   }
   return undefined;
 }
+
+export const sessionTokenFromCookies = (header: string | undefined) => secretFromCookies(header, SESSION_COOKIE);
+export const oidcLoginKeyFromCookies = (header: string | undefined) => secretFromCookies(header, OIDC_LOGIN_COOKIE);
 
 export type BearerCredential = { kind: 'none' } | { kind: 'invalid' } | { kind: 'api-token'; token: string };
 

@@ -86,4 +86,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
     `),
+  // OIDC login: users an identity provider vouches for are linked by (issuer, subject), which
+  // the IdP never reassigns, rather than by email; pending logins hold the PKCE verifier, state
+  // and nonce server-side until the browser comes back.
+  (db) =>
+    db.exec(`
+      ALTER TABLE users ADD COLUMN idp_issuer TEXT;
+      ALTER TABLE users ADD COLUMN idp_subject TEXT;
+      CREATE UNIQUE INDEX users_by_idp_subject ON users (idp_issuer, idp_subject) WHERE idp_subject IS NOT NULL;
+      CREATE TABLE oidc_logins (
+        key_hash TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        code_verifier TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX oidc_logins_by_expiry ON oidc_logins (expires_at);
+    `),
 ];
