@@ -1,5 +1,5 @@
+import type { NewUserInput, NewUserRow as UserRow } from '../identity/index.js';
 import type { Db } from '../store/database.js';
-import type { PlatformRole } from '../rbac/roles.js';
 
 /**
  * The only coupling between tenancy and identity: how tenancy creates a user, and the
@@ -10,26 +10,8 @@ import type { PlatformRole } from '../rbac/roles.js';
  */
 export { emailSchema, personNameSchema } from '../identity/index.js';
 
-/** A row of the `users` table as identity writes it (the columns a new user starts with). */
-export interface UserRow {
-  id: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-  password_hash: string | null;
-  platform_role: PlatformRole | null;
-  /** 0 or 1: SQLite has no boolean */
-  must_change_password: number;
-  created_at: string;
-}
-
-export interface NewUserInput {
-  email: string;
-  firstName: string;
-  lastName: string;
-  platformRole?: PlatformRole;
-}
-
+/** A row of the `users` table as identity writes it (the columns a new user starts with), and its input. */
+export type { NewUserRow as UserRow, NewUserInput } from '../identity/index.js';
 export interface UserFactory {
   /** Slow (hashes a generated one-time password): always call it before a transaction, never inside. */
   prepareUser(input: NewUserInput): Promise<{ row: UserRow; oneTimePassword: string }>;
