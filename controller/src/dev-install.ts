@@ -64,6 +64,7 @@ export async function initDevInstall(
     logLevel: 'info',
     identity: { sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
     authRateLimitPerMinute: 30,
+    crlReloadSeconds: 60,
   };
   await writeFileAtomic(configPath(dir), `# Sovereign controller (development install)\n${toYaml(config)}`);
 

@@ -61,6 +61,12 @@ beforeAll(async () => {
   expect(init.code, init.stderr).toBe(0);
   install = JSON.parse(init.stdout) as typeof install;
   ca = await readFile(install.caCert, 'utf8');
+  // Re-read CRLs every second, so the revocation test needs no restart and no long wait.
+  const configFile = join(dir, 'install', 'config', 'controller.yaml');
+  await writeFile(
+    configFile,
+    (await readFile(configFile, 'utf8')).replace(/crlReloadSeconds: \d+/, 'crlReloadSeconds: 1'),
+  );
   controller = await startController(join(dir, 'install'));
 }, 60_000);
 
@@ -163,6 +169,17 @@ describe('sovereign controller (a real process over HTTPS with the private CA)',
       passphrase,
     });
     expect(response.body).toEqual({ status: 'ok', peer: 'component:agent' });
+
+    // Revoked while the controller runs: refused within the reload interval, no restart.
+    await authority.revoke(agent.record.serial);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const afterRevocation = await httpsJson(`${controller.internal}/healthz`, {
+      ca,
+      cert: agent.chainPem,
+      key: await encryptPrivateKey(agent.privateKey, passphrase),
+      passphrase,
+    }).catch((error: NodeJS.ErrnoException) => error.code);
+    expect(afterRevocation).toMatch(/ECONNRESET|EPIPE|ERR_SSL/);
   });
 
   it('backs up the store while running, consistently', async () => {

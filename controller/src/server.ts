@@ -3,7 +3,14 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { createMtlsServer, loadTrustBundle, peerIdentity, PKI_FILES, readSecretFile } from '@sovereign/pki';
+import {
+  createMtlsServer,
+  loadTrustBundle,
+  peerIdentity,
+  PKI_FILES,
+  readSecretFile,
+  serverTlsOptions,
+} from '@sovereign/pki';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type ControllerConfig, loadControllerConfig, resolveInstallPath } from './config/controller-config.js';
@@ -12,6 +19,8 @@ import { loadOidcSettings } from './identity/index.js';
 import { type Db, migrate, openDatabase } from './store/database.js';
 import { MIGRATIONS } from './store/migrations.js';
 import { CONTROLLER_VERSION } from './version.js';
+
+const SESSION_PURGE_MS = 5 * 60 * 1000;
 
 export interface RunningController {
   apiUrl: string;
@@ -79,7 +88,7 @@ export async function startController(
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const { app } = createControllerApp({
+  const { app, identity: identityService } = createControllerApp({
     db,
     logger,
     metrics,
@@ -112,6 +121,19 @@ export async function startController(
     );
   });
 
+  // Bounded background work: re-read the CRLs for the internal port; purge dead sessions.
+  const timers = [
+    setInterval(() => {
+      loadTrustBundle(at(config.tls.pkiDir))
+        .then((fresh) => internal.setSecureContext(serverTlsOptions(fresh, identity)))
+        .catch((error: unknown) =>
+          logger.error({ err: (error as Error).message }, 'could not reload the CRLs; keeping the previous ones'),
+        );
+    }, config.crlReloadSeconds * 1000),
+    setInterval(() => identityService.purgeExpiredSessions(), SESSION_PURGE_MS),
+  ];
+  for (const timer of timers) timer.unref();
+
   const apiAddress = await listen(api, config.api.host, config.api.port);
   const internalAddress = await listen(internal, config.internal.host, config.internal.port);
   ready = true;
@@ -128,6 +150,7 @@ export async function startController(
     stop() {
       stopping ??= (async () => {
         ready = false;
+        for (const timer of timers) clearInterval(timer);
         await Promise.all([close(api, 10_000), close(internal, 10_000)]);
         db.close();
         logger.info('controller stopped');

@@ -99,6 +99,8 @@ export const controllerConfigSchema = z.strictObject({
     })
     .default({ sessionIdleMinutes: 30, sessionAbsoluteHours: 12 }),
   authRateLimitPerMinute: z.number().int().min(1).max(100_000).default(30),
+  /** how often the internal port re-reads the CRLs, so a revoked component is refused without a restart */
+  crlReloadSeconds: z.number().int().min(1).max(3600).default(60),
   oidc: oidc.optional(),
 });
 
