@@ -107,7 +107,12 @@ describe('sovereign controller (a real process over HTTPS with the private CA)',
     expect(missing.status).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(missing.body).toMatchObject({ status: 404, code: 'not_found', requestId: missing.headers['x-request-id'] });
-    expect((await api('/healthz')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const health = await api('/healthz');
+    expect(health.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(health.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(health.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(health.headers['x-content-type-options']).toBe('nosniff');
+    expect(health.headers['x-powered-by']).toBeUndefined();
     expect((await api('/api/v1/me')).body.code).toBe('unauthenticated');
   });
 
