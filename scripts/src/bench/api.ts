@@ -54,7 +54,26 @@ async function load(url: string, ca: string, connections: number, seconds: numbe
   };
 }
 
+/**
+ * On a 2-core machine the load generator and the server compete for CPU; pinning each to
+ * its own core (when `taskset` exists) gives both servers, Sovereign's and the peer, the
+ * same single core and makes runs comparable.
+ */
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const pinned = (core: number, command: string[]): [string, string[]] =>
+  hasTaskset ? ['taskset', ['-c', String(core), ...command]] : [command[0] ?? '', command.slice(1)];
+
 export async function benchApi(args: string[]): Promise<void> {
+  if (hasTaskset) execFileSync('taskset', ['-pc', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' });
   const option = (name: string, fallback: number) => {
     const index = args.indexOf(name);
     return index >= 0 ? Number(args[index + 1]) : fallback;
@@ -77,9 +96,12 @@ export async function benchApi(args: string[]): Promise<void> {
       adminPassword: string;
     };
     const ca = await readFile(install.caCert, 'utf8');
-    const controller = spawn(process.execPath, [CLI, 'controller', 'start', '--dir', installDir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const controller = spawn(
+      ...pinned(SERVER_CORE, [process.execPath, CLI, 'controller', 'start', '--dir', installDir]),
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     children.push(controller);
     const [, apiUrl = ''] = await waitForLine(controller, /controller listening: api (\S+),/);
 
@@ -106,23 +128,21 @@ export async function benchApi(args: string[]): Promise<void> {
     await writeFile(bodyFile, JSON.stringify(me.body));
 
     const config = join(installDir, 'config');
-    const bare = spawn(
+    const bareCommand = [
       process.execPath,
-      [
-        BARE,
-        join(config, 'controller.crt'),
-        join(config, 'controller.key'),
-        join(config, 'controller.key.pass'),
-        bodyFile,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+      BARE,
+      join(config, 'controller.crt'),
+      join(config, 'controller.key'),
+      join(config, 'controller.key.pass'),
+      bodyFile,
+    ];
+    const bare = spawn(...pinned(SERVER_CORE, bareCommand), { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(bare);
     const [, barePort = ''] = await waitForLine(bare, /listening (\d+)/);
     controller.stdout?.resume();
 
     say(
-      `API benchmark: ${connections} connections, ${seconds} s per endpoint, HTTPS (TLS 1.3) on 127.0.0.1, 2-core machine; the controller logs every request (info)`,
+      `API benchmark: ${connections} connections, ${seconds} s per endpoint, HTTPS (TLS 1.3) on 127.0.0.1; servers on core ${SERVER_CORE}, load generator on core ${LOAD_CORE}${hasTaskset ? '' : ' (taskset missing: not pinned)'}; the controller logs every request (info)`,
     );
     const bareFigures = await load(`https://127.0.0.1:${barePort}/bare`, ca, connections, seconds);
     const meFigures = await load(`${apiUrl}/api/v1/me`, ca, connections, seconds, bea.cookie);
