@@ -24,10 +24,17 @@ const { app, routes } = createControllerApp({
 });
 const agent = request(app);
 
-async function login(email: string, password: string): Promise<string> {
-  const response = await agent.post('/api/v1/auth/login').send({ email, password });
+/** Logs in with a one-time password and replaces it, as every new user must before using the API. */
+async function login(email: string, oneTimePassword: string): Promise<string> {
+  const response = await agent.post('/api/v1/auth/login').send({ email, password: oneTimePassword });
   expect(response.status, response.text).toBe(200);
-  return String(response.headers['set-cookie']?.[0]).split(';')[0] ?? '';
+  const cookie = String(response.headers['set-cookie']?.[0]).split(';')[0] ?? '';
+  const changed = await agent
+    .post('/api/v1/auth/password')
+    .set('cookie', cookie)
+    .send({ currentPassword: oneTimePassword, newPassword: `own passphrase of ${email}` });
+  expect(changed.status, changed.text).toBe(204);
+  return cookie;
 }
 
 interface Tenant {

@@ -82,10 +82,18 @@ afterAll(async () => {
 const api = (path: string, options: Omit<Parameters<typeof httpsJson>[1], 'ca'> = {}) =>
   httpsJson(`${controller.api}${path}`, { ca, ...options });
 
-async function login(email: string, password: string): Promise<string> {
-  const response = await api('/api/v1/auth/login', { method: 'POST', body: { email, password } });
+/** Logs in with a one-time password and replaces it, as every new user must before using the API. */
+async function login(email: string, oneTimePassword: string): Promise<string> {
+  const response = await api('/api/v1/auth/login', { method: 'POST', body: { email, password: oneTimePassword } });
   expect(response.status, response.text).toBe(200);
-  return sessionCookie(response);
+  const cookie = sessionCookie(response);
+  const changed = await api('/api/v1/auth/password', {
+    method: 'POST',
+    headers: { cookie },
+    body: { currentPassword: oneTimePassword, newPassword: `own passphrase of ${email}` },
+  });
+  expect(changed.status, changed.text).toBe(204);
+  return cookie;
 }
 
 describe('sovereign controller (a real process over HTTPS with the private CA)', () => {

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initDevInstall, loadControllerConfig, startController } from '@sovereign/controller';
 import { report, say } from './demo-output.js';
-import { callApi as call } from './https-json.js';
+import { callApi as call, firstLogin } from './https-json.js';
 
 /**
  * Demo step 6: the controller. A development install (the installer will replace it),
@@ -26,11 +27,18 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
   try {
     const ca = await readFile(install.caCert, 'utf8');
     const api = `${controller.apiUrl}/api/v1`;
-    const admin = await call(`${api}/auth/login`, ca, 'POST', {
-      email: install.adminEmail,
-      password: install.adminPassword,
-    });
-    ok = report('platform admin logs in', admin.status === 200, `HTTP ${admin.status} as ${install.adminEmail}`) && ok;
+    // New users hold one-time passwords and must set their own before the API opens.
+    const adminPassword = randomBytes(15).toString('base64url');
+    const admin = await firstLogin(api, ca, install.adminEmail, install.adminPassword, adminPassword).then(
+      (cookie) => ({ ok: true as const, cookie }),
+      (error: Error) => ({ ok: false as const, cookie: undefined, reason: error.message }),
+    );
+    ok =
+      report(
+        'platform admin logs in, sets a password',
+        admin.ok,
+        admin.ok ? `as ${install.adminEmail}` : admin.reason,
+      ) && ok;
     const onboarded = await call(
       `${api}/orgs`,
       ca,
@@ -44,17 +52,20 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
         onboarded.status === 201,
         `HTTP ${onboarded.status} ${onboarded.body.org?.name ?? ''} ${onboarded.body.org?.id ?? ''}`,
       ) && ok;
-    const tenantPassword = String(onboarded.body.admin?.oneTimePassword ?? '');
-    const alice = await call(`${api}/auth/login`, ca, 'POST', {
-      email: 'alice@acme.example',
-      password: tenantPassword,
-    });
+    const tenantPassword = randomBytes(15).toString('base64url');
+    const aliceCookie = await firstLogin(
+      api,
+      ca,
+      'alice@acme.example',
+      String(onboarded.body.admin?.oneTimePassword ?? ''),
+      tenantPassword,
+    );
     const workspace = await call(
       `${api}/orgs/${onboarded.body.org?.id}/workspaces`,
       ca,
       'POST',
       { name: 'vision-research' },
-      alice.cookie,
+      aliceCookie,
     );
     ok =
       report(
@@ -66,7 +77,7 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
       `\n   API:            ${controller.apiUrl}  (OpenAPI: ${controller.apiUrl}/api/v1/openapi.json; the portal comes later)`,
     );
     say(`   CA certificate: ${install.caCert}`);
-    say(`   platform admin: ${install.adminEmail} / ${install.adminPassword}`);
+    say(`   platform admin: ${install.adminEmail} / ${adminPassword}`);
     say(`   tenant admin:   alice@acme.example / ${tenantPassword}`);
     if (serve) {
       say('\n   Serving until Ctrl-C.');

@@ -32,6 +32,7 @@ describe('sovereign demo', () => {
     expect(output).toMatch(/as expected\s+onboard customer org\s+HTTP 201 Acme Research org_/);
     expect(output).toMatch(/as expected\s+tenant admin creates a workspace\s+HTTP 201 vision-research/);
     expect(output).toMatch(/tenant admin:\s+alice@acme\.example \/ \S{20}/);
+    expect(output).toMatch(/as expected\s+platform admin logs in, sets a password/);
     expect(output).not.toContain('UNEXPECTED');
   });
 });

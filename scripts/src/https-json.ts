@@ -33,3 +33,27 @@ export function callApi(url: string, ca: string, method = 'GET', body?: unknown,
     req.end();
   });
 }
+
+/**
+ * Logs in with a one-time password and replaces it with `newPassword`, as every new user
+ * must before the API opens to them; returns the session cookie.
+ */
+export async function firstLogin(
+  api: string,
+  ca: string,
+  email: string,
+  oneTimePassword: string,
+  newPassword: string,
+): Promise<string> {
+  const login = await callApi(`${api}/auth/login`, ca, 'POST', { email, password: oneTimePassword });
+  if (login.status !== 200 || !login.cookie) throw new Error(`login as ${email} failed: HTTP ${login.status}`);
+  const changed = await callApi(
+    `${api}/auth/password`,
+    ca,
+    'POST',
+    { currentPassword: oneTimePassword, newPassword },
+    login.cookie,
+  );
+  if (changed.status !== 204) throw new Error(`password change for ${email} failed: HTTP ${changed.status}`);
+  return login.cookie;
+}

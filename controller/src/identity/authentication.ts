@@ -12,6 +12,8 @@ export interface Authentication {
   sessionHash?: string;
   /** MFA is required but not enrolled: only /me and the enrolment routes may answer */
   mfaEnrollmentRequired: boolean;
+  /** the user still holds a one-time password: only /me, logout and the password change may answer */
+  passwordChangeRequired: boolean;
 }
 
 /** last_seen_at and last_used_at are written at most this often, so reads do not each cost a write */
@@ -88,6 +90,7 @@ export function authenticationFactory({
         principal: loadPrincipal(user, 'session', at),
         sessionHash: hash,
         mfaEnrollmentRequired: totpEnrollmentRequired(dal, user),
+        passwordChangeRequired: user.must_change_password === 1,
       };
     },
 
@@ -101,7 +104,11 @@ export function authenticationFactory({
       if (!token.last_used_at || at.getTime() - Date.parse(token.last_used_at) >= TOUCH_INTERVAL_MS) {
         dal.touchApiToken(token.id, at.toISOString());
       }
-      return { principal: loadPrincipal(user, 'token', at), mfaEnrollmentRequired: totpEnrollmentRequired(dal, user) };
+      return {
+        principal: loadPrincipal(user, 'token', at),
+        mfaEnrollmentRequired: totpEnrollmentRequired(dal, user),
+        passwordChangeRequired: user.must_change_password === 1,
+      };
     },
 
     /** Deletes sessions past either limit; the controller's housekeeping loop calls it. */

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { unauthenticated } from '../http/problem.js';
 import type { Authenticator } from '../http/route.js';
-import { mfaEnrollmentRequired } from './identity-errors.js';
+import { mfaEnrollmentRequired, passwordChangeRequired } from './identity-errors.js';
 import type { IdentityService } from './identity-service.js';
 import { bearerFromHeader, sessionTokenFromCookies } from './tokens.js';
 
@@ -21,6 +21,8 @@ export const sessionHashOf = (req: Request): string | undefined => requestSessio
  */
 const routeOf = (req: Request): string => (req.route as { path?: unknown } | undefined)?.path?.toString() ?? '';
 const allowedBeforeEnrolment = (route: string) => route === '/me' || route.startsWith('/auth/mfa/');
+const allowedBeforePasswordChange = (route: string) =>
+  route === '/me' || route === '/auth/password' || route === '/auth/logout';
 
 /**
  * Resolves `Authorization: Bearer sov_…` or the `__Host-session` cookie to a principal
@@ -41,6 +43,10 @@ export function createAuthenticator(service: IdentityService): Authenticator {
       authentication = service.authenticateSession(sessionToken);
       if (authentication.sessionHash) requestSessions.set(req, authentication.sessionHash);
     }
+    // A one-time password was shown to whoever onboarded the user: until it is replaced, it
+    // only opens the door to replacing it.
+    if (authentication.passwordChangeRequired && !allowedBeforePasswordChange(routeOf(req)))
+      throw passwordChangeRequired();
     if (authentication.mfaEnrollmentRequired && !allowedBeforeEnrolment(routeOf(req))) throw mfaEnrollmentRequired();
     return authentication.principal;
   };

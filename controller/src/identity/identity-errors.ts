@@ -49,3 +49,11 @@ export const oidcUnavailable = (reason: string) =>
     'Identity provider unavailable',
     `The identity provider cannot be used: ${clip(reason)}`,
   );
+
+export const passwordChangeRequired = () =>
+  new ProblemError(
+    403,
+    'password_change_required',
+    'Password change required',
+    'You logged in with a one-time password: set your own with POST /api/v1/auth/password first.',
+  );

@@ -12,7 +12,7 @@ const stable = (body: Record<string, unknown>) => ({ ...body, requestId: undefin
 describe('login and sessions', () => {
   it('logs in with the one-time password and answers wrong password and unknown email identically', async () => {
     const { app, addUser } = identityHarness();
-    const user = await addUser();
+    const user = await addUser(null, { oneTimePassword: true });
     const ok = await request(app)
       .post('/api/v1/auth/login')
       .send({ email: user.email.toUpperCase(), password: user.password });
@@ -154,12 +154,16 @@ describe('login and sessions', () => {
 
   it('changes the password: checks the current one, clears must-change, ends the other sessions only', async () => {
     const { app, addUser } = identityHarness();
-    const user = await addUser();
+    const user = await addUser(null, { oneTimePassword: true });
     const login = async (password: string) =>
       request(app).post('/api/v1/auth/login').send({ email: user.email, password });
     const current = sessionCookieFrom(await login(user.password));
     const other = sessionCookieFrom(await login(user.password));
     const change = (body: object) => request(app).post('/api/v1/auth/password').set('Cookie', current).send(body);
+    // A one-time password opens /me, logout and the password change, nothing else.
+    const blocked = await request(app).get('/api/v1/auth/tokens').set('Cookie', current);
+    expect(blocked).toMatchObject({ status: 403, body: { code: 'password_change_required' } });
+    expect((await request(app).get('/api/v1/me').set('Cookie', current)).status).toBe(200);
 
     expect((await change({ currentPassword: user.password, newPassword: 'short' })).status).toBe(400);
     const asEmail = await change({ currentPassword: user.password, newPassword: user.email.toUpperCase() });
@@ -172,6 +176,7 @@ describe('login and sessions', () => {
     expect((await request(app).get('/api/v1/me').set('Cookie', other)).status).toBe(401);
     const me = await request(app).get('/api/v1/me').set('Cookie', current);
     expect(me.body.user.mustChangePassword).toBe(false);
+    expect((await request(app).get('/api/v1/auth/tokens').set('Cookie', current)).status).toBe(200);
     expect((await login(user.password)).status).toBe(401);
     expect((await login('brand new passphrase')).status).toBe(200);
   });

@@ -6,7 +6,7 @@ import { identityHarness, MINUTE, sessionCookieFrom } from './test-support/harne
 describe('/me and the principal', () => {
   it('lists org and workspace roles, and only the unexpired, unrevoked support grants of a support user', async () => {
     const { app, addUser, clock, db } = identityHarness();
-    const support = await addUser('platform-support');
+    const support = await addUser('platform-support', { oneTimePassword: true });
     const granter = await addUser('platform-admin');
     const at = clock.now();
     const iso = (offset: number) => new Date(at.getTime() + offset).toISOString();

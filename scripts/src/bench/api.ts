@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { callApi as call } from '../https-json.js';
+import { callApi as call, firstLogin } from '../https-json.js';
 
 /**
  * `npm run bench -- api [--seconds N] [--connections N]`: the controller's authenticated
@@ -105,25 +105,26 @@ export async function benchApi(args: string[]): Promise<void> {
     children.push(controller);
     const [, apiUrl = ''] = await waitForLine(controller, /controller listening: api (\S+),/);
 
-    const admin = await call(`${apiUrl}/api/v1/auth/login`, ca, 'POST', {
-      email: install.adminEmail,
-      password: install.adminPassword,
-    });
+    const api = `${apiUrl}/api/v1`;
+    const adminCookie = await firstLogin(api, ca, install.adminEmail, install.adminPassword, 'bench admin passphrase');
     const onboarded = await call(
       `${apiUrl}/api/v1/orgs`,
       ca,
       'POST',
       { name: 'Bench Org', admin: { firstName: 'Bea', lastName: 'Bench', email: 'bea@bench.example' } },
-      admin.cookie,
+      adminCookie,
     );
     const orgId = onboarded.body.org.id as string;
-    const bea = await call(`${apiUrl}/api/v1/auth/login`, ca, 'POST', {
-      email: 'bea@bench.example',
-      password: onboarded.body.admin.oneTimePassword,
-    });
+    const beaCookie = await firstLogin(
+      api,
+      ca,
+      'bea@bench.example',
+      onboarded.body.admin.oneTimePassword,
+      'bench tenant passphrase',
+    );
     for (let i = 0; i < 10; i++)
-      await call(`${apiUrl}/api/v1/orgs/${orgId}/workspaces`, ca, 'POST', { name: `workspace-${i}` }, bea.cookie);
-    const me = await call(`${apiUrl}/api/v1/me`, ca, 'GET', undefined, bea.cookie);
+      await call(`${apiUrl}/api/v1/orgs/${orgId}/workspaces`, ca, 'POST', { name: `workspace-${i}` }, beaCookie);
+    const me = await call(`${apiUrl}/api/v1/me`, ca, 'GET', undefined, beaCookie);
     const bodyFile = join(work, 'me.json');
     await writeFile(bodyFile, JSON.stringify(me.body));
 
@@ -145,8 +146,8 @@ export async function benchApi(args: string[]): Promise<void> {
       `API benchmark: ${connections} connections, ${seconds} s per endpoint, HTTPS (TLS 1.3) on 127.0.0.1; servers on core ${SERVER_CORE}, load generator on core ${LOAD_CORE}${hasTaskset ? '' : ' (taskset missing: not pinned)'}; the controller logs every request (info)`,
     );
     const bareFigures = await load(`https://127.0.0.1:${barePort}/bare`, ca, connections, seconds);
-    const meFigures = await load(`${apiUrl}/api/v1/me`, ca, connections, seconds, bea.cookie);
-    const wsFigures = await load(`${apiUrl}/api/v1/orgs/${orgId}/workspaces`, ca, connections, seconds, bea.cookie);
+    const meFigures = await load(`${apiUrl}/api/v1/me`, ca, connections, seconds, beaCookie);
+    const wsFigures = await load(`${apiUrl}/api/v1/orgs/${orgId}/workspaces`, ca, connections, seconds, beaCookie);
 
     const row = (name: string, f: Figures) =>
       `| ${name} | ${f.rps.toFixed(0)} | ${f.p50} ms | ${f.p99} ms | ${(f.rps / bareFigures.rps).toFixed(2)} | ${f.errors + f.non2xx} |`;

@@ -30,8 +30,14 @@ export interface IdentityHarness {
   clock: TestClock;
   service: IdentityService;
   app: Express;
-  /** a new user with a one-time password; emails are mixed-case on purpose */
-  addUser(platformRole?: PlatformRole | null): Promise<{ id: string; email: string; password: string }>;
+  /**
+   * A new user; emails are mixed-case on purpose. The password is one they chose (so the
+   * API is open to them) unless `oneTimePassword` keeps it a one-time password.
+   */
+  addUser(
+    platformRole?: PlatformRole | null,
+    options?: { oneTimePassword?: boolean },
+  ): Promise<{ id: string; email: string; password: string }>;
 }
 
 /**
@@ -56,7 +62,7 @@ export function identityHarness(
     authRateLimit: 100_000,
   });
   let users = 0;
-  async function addUser(platformRole: PlatformRole | null = null) {
+  async function addUser(platformRole: PlatformRole | null = null, options: { oneTimePassword?: boolean } = {}) {
     users += 1;
     const prepared = await prepareUser({
       email: `User${users}@Example.test`,
@@ -65,6 +71,8 @@ export function identityHarness(
       platformRole,
     });
     insertUser(db, prepared.row);
+    if (!options.oneTimePassword)
+      db.prepare('UPDATE users SET must_change_password = 0 WHERE id = ?').run(prepared.row.id);
     return { id: prepared.row.id, email: prepared.row.email, password: prepared.oneTimePassword };
   }
   return { db, clock, service, app, addUser };
