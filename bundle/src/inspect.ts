@@ -1,7 +1,7 @@
 import type { PublicKey } from 'openpgp';
 import { openBundleStream, type BundleEncoding } from './bundle-source.js';
 import { BundleError } from './errors.js';
-import { type BundleManifest, MANIFEST_PATH, parseManifest, SIGNATURE_PATH } from './manifest.js';
+import { type BundleManifest, DEFAULT_LIMITS, MANIFEST_PATH, parseManifest, SIGNATURE_PATH } from './manifest.js';
 import { describeSignature, type SignatureCheck, verifyDetached } from './signing.js';
 import type { TarHeader } from './tar-format.js';
 import { StrictTarParser } from './tar-stream-parser.js';
@@ -33,7 +33,12 @@ export async function inspectBundle(file: string, trustedKeys: readonly PublicKe
       if (header.path !== expected || header.type !== 'file') {
         throw new BundleError(`entry ${JSON.stringify(header.path)}: expected ${expected} here`, 'not_a_bundle');
       }
-      if (header.size > 32 * 1024 * 1024) throw new BundleError(`entry ${header.path}: too large`, 'entry_too_large');
+      const limit = expected === MANIFEST_PATH ? DEFAULT_LIMITS.manifestBytes : DEFAULT_LIMITS.signatureBytes;
+      if (header.size > limit)
+        throw new BundleError(
+          `entry ${header.path}: ${header.size} bytes, over the limit of ${limit}`,
+          'entry_too_large',
+        );
       current = header;
       parts.set(header.path, []);
     },

@@ -62,13 +62,6 @@ function maskByte(prefix: number, index: number): number {
   return (0xff << (8 - bitsInByte)) & 0xff;
 }
 
-/** The network address followed by the mask, as RFC 5280 encodes an iPAddress name constraint. */
-export function cidrToConstraintBytes(cidr: Cidr): Buffer {
-  const address = ipToBytes(cidr.network);
-  const mask = Buffer.from(address.map((_, index) => maskByte(cidr.prefix, index)));
-  return Buffer.concat([address, mask]);
-}
-
 export function ipToBytes(address: string): Buffer {
   const family = ipFamily(address);
   if (family === 'ipv4') return Buffer.from(address.split('.').map(Number));

@@ -15,11 +15,9 @@ import {
   totpEnrollment,
 } from './identity-types.js';
 import type { IdentityService } from './identity-service.js';
-import { clearedSessionCookie, sessionCookie, sessionTokenFromCookies } from './tokens.js';
+import { clearedSessionCookie, NO_STORE, sessionCookie, sessionTokenFromCookies } from './tokens.js';
 
 const tag = 'identity';
-/** Responses that carry a secret must not sit in any cache, shared or private. */
-const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /** The identity API: thin mappings from HTTP to the service. */
 export function identityRoutes(service: IdentityService): RouteDefinition[] {

@@ -5,6 +5,7 @@ import type { IdentityService } from './identity-service.js';
 import type { OidcService } from './oidc.js';
 import {
   clearedOidcLoginCookie,
+  NO_STORE,
   oidcLoginCookie,
   oidcLoginKeyFromCookies,
   sessionCookie,
@@ -12,7 +13,6 @@ import {
 } from './tokens.js';
 
 const tag = 'identity';
-const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /**
  * The authorization response (RFC 6749 §4.1.2, RFC 9207). Providers add parameters of their

@@ -7,6 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
  */
 
 /** `__Host-` makes browsers refuse the cookie unless it is Secure, has Path=/ and no Domain. */
+/** Responses that carry a secret must not sit in any cache, shared or private. */
+export const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
 export const SESSION_COOKIE = '__Host-session';
 export const API_TOKEN_PREFIX = 'sov_';
 
