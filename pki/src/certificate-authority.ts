@@ -124,14 +124,23 @@ export async function initPki(options: InitPkiOptions): Promise<PkiState> {
   return state;
 }
 
+/**
+ * How to unlock the intermediate: the passphrase of its encrypted key file, or the key
+ * itself when a vault keeps it (the file is then gone from disk).
+ */
+export type CaUnlock = string | { intermediateKey: KeyObject };
+
 async function unlockIdentity(
   dir: string,
   certFile: string,
   keyFile: string,
-  passphrase: string,
+  unlock: CaUnlock,
 ): Promise<SigningIdentity> {
   const certificate = new x509.X509Certificate(await readPkiFile(dir, certFile));
-  const keyObject = decryptPrivateKey(await readPkiFile(dir, keyFile), passphrase, join(dir, keyFile));
+  const keyObject =
+    typeof unlock === 'string'
+      ? decryptPrivateKey(await readPkiFile(dir, keyFile), unlock, join(dir, keyFile))
+      : unlock.intermediateKey;
   const privateKey = await importSigningKey(keyObject.export({ type: 'pkcs8', format: 'der' }));
   return { certificate, privateKey };
 }
@@ -214,9 +223,9 @@ export interface CertificateAuthority {
   writeCrl(validForDays?: number, now?: Date): Promise<void>;
 }
 
-export async function openCertificateAuthority(dir: string, passphrase: string): Promise<CertificateAuthority> {
+export async function openCertificateAuthority(dir: string, unlock: CaUnlock): Promise<CertificateAuthority> {
   await readPkiState(dir);
-  const intermediate = await unlockIdentity(dir, PKI_FILES.intermediateCert, PKI_FILES.intermediateKey, passphrase);
+  const intermediate = await unlockIdentity(dir, PKI_FILES.intermediateCert, PKI_FILES.intermediateKey, unlock);
   const intermediatePem = intermediate.certificate.toString('pem');
 
   async function signCrl(state: PkiState, validForDays: number, now: Date): Promise<void> {

@@ -22,6 +22,7 @@ export {
   renewRootCrl,
   listCertificates,
   validateIssueRequest,
+  type CaUnlock,
   type CertificateAuthority,
   type IssueRequest,
   type IssuedCertificate,
