@@ -1,10 +1,18 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildTestLog,
+  exportTestLog,
+  joinLines,
+  linesOf,
+  readTestTar,
+  writeTestTar,
+} from '../../controller/src/audit/test-support/audit-fixtures.js';
 
 const BIN = fileURLToPath(new URL('../bin/sovereign.js', import.meta.url));
 const execFileAsync = promisify(execFile);
@@ -42,8 +50,8 @@ describe('sovereign', () => {
   });
 
   it('a group not built yet says so and exits 2', async () => {
-    const result = await sovereign('audit', 'export', '--out', 'x');
-    expect(result).toMatchObject({ code: 2, stderr: 'sovereign audit: not built yet in this version\n' });
+    const result = await sovereign('sim', 'bcm', '--out', 'x');
+    expect(result).toMatchObject({ code: 2, stderr: 'sovereign sim: not built yet in this version\n' });
   });
 
   it('usage errors exit 2', async () => {
@@ -256,5 +264,45 @@ describe('sovereign pki', () => {
 
     await rm(wrongPass);
     expect((await readdir(work)).sort()).toEqual(before);
+  });
+});
+
+describe('sovereign audit verify', () => {
+  let good: string;
+  let altered: string;
+  let key: string;
+
+  beforeAll(async () => {
+    const dir = join(work, 'audit');
+    await mkdir(dir);
+    const log = buildTestLog(100, 25);
+    good = await exportTestLog(log, dir, 'export.tar');
+    const entries = readTestTar(await readFile(good));
+    const records = entries.find((e) => e.name === 'records.jsonl');
+    if (records) records.data = joinLines(linesOf(records.data).slice(0, 90));
+    altered = join(dir, 'altered.tar');
+    await writeFile(altered, writeTestTar(entries));
+    key = join(dir, 'pinned.pub');
+    await writeFile(key, log.publicKeyPem);
+  });
+
+  it('exits 0 for a genuine export', async () => {
+    const result = await sovereign('audit', 'verify', good, '--key', key);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/verified: 100 records \(full export\), tree size 100, 5 checkpoints/);
+  });
+
+  it('exits 1 for an altered one, naming the first bad seq', async () => {
+    const result = await sovereign('audit', 'verify', altered, '--key', key, '--json');
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, firstBadSeq: 91 });
+    expect(result.stderr).toMatch(/^error: audit export failed verification: first bad seq 91: /);
+  });
+
+  it('exits 2 for usage errors', async () => {
+    expect((await sovereign('audit', 'verify', good)).code).toBe(2);
+    expect((await sovereign('audit', 'verify', good, '--key', join(work, 'missing.pub'))).code).toBe(2);
+    expect((await sovereign('audit', 'verify', join(work, 'missing.tar'), '--key', key)).code).toBe(2);
+    expect((await sovereign('audit', 'export')).code).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { bundleCommand, keysCommand } from '@sovereign/bundle/commands';
+import { auditCommand } from '@sovereign/controller/audit-commands';
 import { controllerCommand } from '@sovereign/controller/commands';
 import { pkiCommand } from '@sovereign/pki/commands';
 import { demoCommand } from '@sovereign/scripts';
@@ -12,7 +13,6 @@ import { demoCommand } from '@sovereign/scripts';
 const PLANNED_GROUPS: ReadonlyArray<readonly [name: string, description: string]> = [
   ['images', 'OCI image layouts and the local registry'],
   ['install', 'the install wizard: headless with an answers file, or in a browser'],
-  ['audit', 'export and verify the tamper-evident audit trail'],
   ['sim', 'simulators for BCM and the Kubernetes API'],
 ];
 
@@ -47,6 +47,7 @@ export function buildProgram(): Command {
     .addCommand(bundleCommand())
     .addCommand(pkiCommand())
     .addCommand(controllerCommand())
+    .addCommand(auditCommand())
     .addCommand(demoCommand());
   for (const [name, description] of PLANNED_GROUPS) program.addCommand(plannedGroup(name, description));
   configureTree(program);

@@ -73,7 +73,8 @@ export type UnhashedAuditRecord = Omit<AuditRecord, 'leafHash'>;
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new TypeError('canonical JSON has no NaN or Infinity');
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
