@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { AuditLog } from './audit/audit-log.js';
+import { vaultAuditKeys } from './audit/audit-keys.js';
+import { auditRoutes } from './audit/audit-routes.js';
+import { auditServiceFactory } from './audit/audit-service.js';
+import { requestAudit } from './audit/request-audit.js';
 import { createApp } from './http/app.js';
+import { idempotencyStore } from './http/idempotency.js';
 import type { RouteDefinition } from './http/route.js';
 import {
   createAuthenticator,
@@ -13,12 +19,19 @@ import {
   oidcServiceFactory,
   prepareUser,
 } from './identity/index.js';
+import { secretsRoutes } from './secrets/secrets-routes.js';
+import { secretsServiceFactory } from './secrets/secrets-service.js';
 import type { Db } from './store/database.js';
 import { orgDirectoryFactory, tenancyRoutes, tenancyServiceFactory } from './tenancy/index.js';
+import { vaultOrgKeys } from './vault/org-keys.js';
+import { keyringSecretBox } from './vault/secret-box.js';
+import type { Vault } from './vault/vault.js';
+import { vaultRoutes } from './vault/vault-routes.js';
 import { CONTROLLER_VERSION } from './version.js';
 
 export interface ControllerAppOptions {
   db: Db;
+  vault: Vault;
   logger: Logger;
   metrics: Registry;
   isReady: () => boolean;
@@ -26,34 +39,49 @@ export interface ControllerAppOptions {
   /** login through an OpenID Connect identity provider; absent, its routes answer 404 oidc_disabled */
   oidc?: OidcSettings;
   authRateLimit?: number;
+  audit?: { checkpointEvery?: number; checkpointSeconds?: number };
   now?: () => Date;
 }
 
 /**
- * The composition root of the API: every domain service built from the store, their
- * routes, and the authenticator. The HTTPS server (server.ts) and the tests use it alike.
+ * The composition root of the API: every domain service built from the store and the
+ * vault, their routes, the authenticator and the audit trail. The HTTPS server
+ * (server.ts) and the tests use it alike.
  */
 export function createControllerApp(options: ControllerAppOptions) {
-  const { db, now } = options;
+  const { db, vault, now } = options;
+  const clock = now ? { now } : {};
+  const secretBox = keyringSecretBox(() => vault.keyring());
+  const auditKeys = vaultAuditKeys(vault);
+  const auditLog = new AuditLog({ db, keys: auditKeys, ...options.audit, ...clock });
+  // a checkpoint at unseal covers whatever was recorded while sealed (the unseal attempts)
+  vault.onUnseal(() => auditLog.checkpoint());
+
   const identity = identityServiceFactory({
     db,
+    secrets: secretBox,
     ...(options.identity ? { config: options.identity } : {}),
-    ...(now ? { now } : {}),
+    ...clock,
   });
-  const tenancy = tenancyServiceFactory({ db, users: { prepareUser, insertUser }, ...(now ? { now } : {}) });
+  const tenancy = tenancyServiceFactory({
+    db,
+    users: { prepareUser, insertUser },
+    orgKeys: vaultOrgKeys(vault),
+    ...clock,
+  });
+  const secrets = secretsServiceFactory({ db, box: secretBox, ...clock });
+  const audit = auditServiceFactory({ log: auditLog, keys: auditKeys });
+  const idempotency = idempotencyStore(db, secretBox, now);
   const oidc = options.oidc
-    ? oidcServiceFactory({
-        db,
-        settings: options.oidc,
-        identity,
-        orgs: orgDirectoryFactory(db),
-        ...(now ? { now } : {}),
-      })
+    ? oidcServiceFactory({ db, settings: options.oidc, identity, orgs: orgDirectoryFactory(db), ...clock })
     : undefined;
   const routes: RouteDefinition[] = [
+    ...vaultRoutes(vault, db),
     ...identityRoutes(identity),
     ...oidcRoutes(oidc, identity),
     ...tenancyRoutes(tenancy),
+    ...secretsRoutes(secrets),
+    ...auditRoutes(audit),
   ];
   const app = createApp({
     routes,
@@ -61,8 +89,11 @@ export function createControllerApp(options: ControllerAppOptions) {
     logger: options.logger,
     metrics: options.metrics,
     version: CONTROLLER_VERSION,
-    isReady: options.isReady,
+    isReady: () => options.isReady() && !vault.isSealed(),
+    isSealed: () => vault.isSealed(),
+    audit: requestAudit(auditLog, now),
+    idempotency,
     ...(options.authRateLimit ? { authRateLimit: options.authRateLimit } : {}),
   });
-  return { app, routes, identity, tenancy };
+  return { app, routes, identity, tenancy, secrets, auditLog, idempotency };
 }

@@ -7,6 +7,7 @@ import { createControllerApp } from './controller-app.js';
 import { insertUser, prepareUser } from './identity/index.js';
 import { migrate, openDatabase } from './store/database.js';
 import { MIGRATIONS } from './store/migrations.js';
+import { testVault } from './vault/test-support/test-vault.js';
 
 /**
  * The whole API, every endpoint × every tenant role of org A, aimed at the ids of org B
@@ -15,8 +16,10 @@ import { MIGRATIONS } from './store/migrations.js';
 
 const db = openDatabase(':memory:');
 migrate(db, MIGRATIONS);
+const { vault } = await testVault();
 const { app, routes } = createControllerApp({
   db,
+  vault,
   logger: pino({ level: 'silent' }),
   metrics: new Registry(),
   isReady: () => true,
@@ -160,6 +163,7 @@ function sampleBody(method: string, path: string): Record<string, unknown> | und
       role: 'collaborator-rw',
     },
     'patch /orgs/:org/workspaces/:ws/members/:user': { role: 'workspace-admin' },
+    'put /orgs/:org/secrets/:name': { type: 'registry', value: 'intruder' },
     'post /orgs/:org/support-access': {
       userId: 'usr_aaaaaaaaaaaaaaaa',
       expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
@@ -208,7 +212,9 @@ describe('no cross-tenant access', () => {
       for (const route of parameterised()) {
         for (const { foreign, ids } of substitutions) {
           if (!foreign.some((name) => route.path.includes(`:${name}`))) continue;
-          const url = `/api/v1${route.path.replace(/:(org|ws|user|grant|id)\b/g, (_, name: keyof typeof ids) => String(ids[name]))}`;
+          const url = `/api/v1${route.path
+            .replace(/:(org|ws|user|grant|id)\b/g, (_, name: keyof typeof ids) => String(ids[name]))
+            .replace(':name', 'registry')}`;
           const body = sampleBody(route.method, route.path);
           const call = agent[route.method](url).set('cookie', cookie);
           const response = await (body ? call.send(body) : call);

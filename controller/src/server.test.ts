@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { encryptPrivateKey, openCertificateAuthority, readSecretFile } from '@sovereign/pki';
+import { encryptPrivateKey } from '@sovereign/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from './store/database.js';
 import { httpsJson, sessionCookie } from './test-support/https-client.js';
+import { Vault } from './vault/vault.js';
+import { openVaultCertificateAuthority } from './vault/vault-ca.js';
 
 const CLI = fileURLToPath(new URL('../../cli/bin/sovereign.js', import.meta.url));
 const execFileAsync = promisify(execFile);
@@ -41,7 +43,7 @@ function startController(dir: string): Promise<{ child: ChildProcess; api: strin
 }
 
 let dir: string;
-let install: { url: string; caCert: string; adminEmail: string; adminPassword: string };
+let install: { url: string; caCert: string; adminEmail: string; adminPassword: string; unsealShares: string[] };
 let ca: string;
 let controller: { child: ChildProcess; api: string; internal: string };
 
@@ -68,6 +70,25 @@ beforeAll(async () => {
     (await readFile(configFile, 'utf8')).replace(/crlReloadSeconds: \d+/, 'crlReloadSeconds: 1'),
   );
   controller = await startController(join(dir, 'install'));
+
+  // It starts sealed; three custodians each enter their share with the CLI.
+  expect((await api('/api/v1/me')).body.code).toBe('sealed');
+  for (const [index, share] of install.unsealShares.slice(0, 3).entries()) {
+    const shareFile = join(dir, `share-${index}.txt`);
+    await writeFile(shareFile, `${share}\n`, { mode: 0o600 });
+    const entered = await sovereign(
+      'controller',
+      'unseal',
+      '--dir',
+      join(dir, 'install'),
+      '--url',
+      controller.api,
+      '--share-file',
+      shareFile,
+    );
+    expect(entered.code, entered.stderr).toBe(0);
+    expect(entered.stdout).toContain(index < 2 ? `sealed: ${index + 1} of 3 shares entered` : 'unsealed');
+  }
 }, 60_000);
 
 afterAll(async () => {
@@ -172,8 +193,12 @@ describe('sovereign controller (a real process over HTTPS with the private CA)',
       (error: NodeJS.ErrnoException) => error.code,
     );
     expect(refused).toMatch(/ECONNRESET|ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED|EPIPE/);
-    const passphrase = await readSecretFile(join(dir, 'install', 'config', 'pki.pass'), 'pki.pass');
-    const authority = await openCertificateAuthority(join(dir, 'install', 'pki'), passphrase);
+    // The intermediate's key is no longer on disk: only the vault holds it.
+    await expect(readFile(join(dir, 'install', 'pki', 'intermediate-ca.key'))).rejects.toThrow(/ENOENT/);
+    const vault = await Vault.open(join(dir, 'install', 'vault', 'keyring.sealed'));
+    for (const share of install.unsealShares.slice(2)) await vault.submitShare(share);
+    const authority = await openVaultCertificateAuthority(vault, join(dir, 'install', 'pki'));
+    const passphrase = 'a passphrase for this test only';
     const agent = await authority.issue({ type: 'client', name: 'component:agent' });
     const response = await httpsJson(`${controller.internal}/healthz`, {
       ca,

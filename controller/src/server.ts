@@ -15,6 +15,9 @@ import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type ControllerConfig, loadControllerConfig, resolveInstallPath } from './config/controller-config.js';
 import { createControllerApp } from './controller-app.js';
+import { startSiemForwarder } from './audit/siem-wiring.js';
+import { reconcileOrgKeys } from './vault/org-keys.js';
+import { Vault } from './vault/vault.js';
 import { loadOidcSettings } from './identity/index.js';
 import { type Db, migrate, openDatabase } from './store/database.js';
 import { MIGRATIONS } from './store/migrations.js';
@@ -47,6 +50,13 @@ function close(server: Server, graceMs: number): Promise<void> {
     });
     server.closeIdleConnections();
   });
+}
+
+/** Development only (the config must say unsafe: true): every share in the file, one per line. */
+async function autoUnseal(vault: Vault, sharesFile: string): Promise<void> {
+  const shares = (await readFile(sharesFile, 'utf8')).split('\n').filter((line) => line.trim());
+  for (const share of shares) if ((await vault.submitShare(share)).sealed === false) return;
+  throw new Error(`${sharesFile}: these shares do not unseal the vault`);
 }
 
 const urlOf = (address: AddressInfo) =>
@@ -85,11 +95,23 @@ export async function startController(
   let ready = false;
   const db = openDatabase(at(config.store.path));
   migrate(db, MIGRATIONS);
+  const vault = await Vault.open(at(config.vault.path));
+  vault.onUnseal(async () => {
+    const keys = await reconcileOrgKeys(vault, db);
+    logger.info({ ...keys, term: vault.status().term }, 'vault unsealed');
+  });
+  vault.onSeal(() => logger.warn('vault sealed'));
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const { app, identity: identityService } = createControllerApp({
+  const {
+    app,
+    identity: identityService,
+    auditLog,
+    idempotency,
+  } = createControllerApp({
     db,
+    vault,
     logger,
     metrics,
     isReady: () => ready,
@@ -99,7 +121,17 @@ export async function startController(
     },
     ...(oidc ? { oidc } : {}),
     authRateLimit: config.authRateLimitPerMinute,
+    audit: { checkpointEvery: config.audit.checkpointEvery, checkpointSeconds: config.audit.checkpointSeconds },
   });
+  auditLog.start();
+  const siem = config.audit.siem
+    ? await startSiemForwarder(config.audit.siem, { db, auditLog, logger, at })
+    : undefined;
+  if (config.vault.devAutoUnseal) {
+    await autoUnseal(vault, at(config.vault.devAutoUnseal.sharesFile));
+    await auditLog.append({ actorType: 'system', action: 'vault.unseal', outcome: 'success', details: { auto: true } });
+    logger.warn('vault unsealed from a shares file on disk (devAutoUnseal): development only');
+  }
 
   // The public API: server-authenticated TLS; users authenticate with sessions or tokens.
   const api = createHttpsServer(
@@ -121,7 +153,7 @@ export async function startController(
     );
   });
 
-  // Bounded background work: re-read the CRLs for the internal port; purge dead sessions.
+  // Bounded background work: re-read the CRLs for the internal port; purge dead sessions and idempotency keys.
   const timers = [
     setInterval(() => {
       loadTrustBundle(at(config.tls.pkiDir))
@@ -130,7 +162,10 @@ export async function startController(
           logger.error({ err: (error as Error).message }, 'could not reload the CRLs; keeping the previous ones'),
         );
     }, config.crlReloadSeconds * 1000),
-    setInterval(() => identityService.purgeExpiredSessions(), SESSION_PURGE_MS),
+    setInterval(() => {
+      identityService.purgeExpiredSessions();
+      idempotency.purgeExpired();
+    }, SESSION_PURGE_MS),
   ];
   for (const timer of timers) timer.unref();
 
@@ -152,6 +187,9 @@ export async function startController(
         ready = false;
         for (const timer of timers) clearInterval(timer);
         await Promise.all([close(api, 10_000), close(internal, 10_000)]);
+        await siem?.stop();
+        await auditLog.stop();
+        await vault.seal();
         db.close();
         logger.info('controller stopped');
         logger.flush();

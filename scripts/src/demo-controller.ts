@@ -16,6 +16,8 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
   const install = await initDevInstall(join(workDir, 'controller'), {
     apiPort: serve ? 8443 : 0,
     internalPort: serve ? 8444 : 0,
+    // a demo has no key custodians: the shares sit beside the vault, flagged unsafe in the config
+    devAutoUnseal: true,
   });
   const config = await loadControllerConfig(join(workDir, 'controller'));
   // Quiet request logs while the demo talks; a served controller logs as usual.
@@ -27,6 +29,13 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
   try {
     const ca = await readFile(install.caCert, 'utf8');
     const api = `${controller.apiUrl}/api/v1`;
+    const seal = await call(`${api}/sys/seal-status`, ca);
+    ok =
+      report(
+        'vault unsealed',
+        seal.body.sealed === false,
+        `${seal.body.threshold} of ${seal.body.shares} shares (development auto-unseal; custodians enter them in production)`,
+      ) && ok;
     // New users hold one-time passwords and must set their own before the API opens.
     const adminPassword = randomBytes(15).toString('base64url');
     const admin = await firstLogin(api, ca, install.adminEmail, install.adminPassword, adminPassword).then(
@@ -72,6 +81,13 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
         'tenant admin creates a workspace',
         workspace.status === 201,
         `HTTP ${workspace.status} ${workspace.body.name ?? ''}`,
+      ) && ok;
+    const trail = await call(`${api}/audit?limit=500`, ca, 'GET', undefined, admin.cookie);
+    ok =
+      report(
+        'audit trail records every change',
+        trail.status === 200 && Array.isArray(trail.body.items) && trail.body.items.length >= 5,
+        `${trail.body.items?.length ?? 0} records, newest: ${trail.body.items?.[0]?.action ?? '-'}`,
       ) && ok;
     say(
       `\n   API:            ${controller.apiUrl}  (OpenAPI: ${controller.apiUrl}/api/v1/openapi.json; the portal comes later)`,

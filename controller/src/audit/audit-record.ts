@@ -69,7 +69,7 @@ export type UnhashedAuditRecord = Omit<AuditRecord, 'leafHash'>;
 
 /**
  * Canonical JSON: object keys sorted by code unit, no whitespace, JSON.stringify's string
- * escaping (which escapes every control character, so CR/LF never split a line).
+ * escaping (which escapes every C0 control character, so CR and LF never split a line).
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {

@@ -70,6 +70,44 @@ const oidc = z.strictObject({
 });
 export type OidcConfigSection = z.infer<typeof oidc>;
 
+/**
+ * The sealed keyring. `devAutoUnseal` reads unseal shares from a file at start: it puts
+ * the shares beside the vault, which defeats the seal, so it is refused unless the
+ * config says `unsafe: true` in so many words. Development and demos only.
+ */
+const vault = z.strictObject({
+  path: filePath.default('vault/keyring.sealed'),
+  devAutoUnseal: z
+    .strictObject({
+      sharesFile: filePath,
+      unsafe: z.literal(true, {
+        error:
+          'auto-unseal keeps the unseal shares on disk beside the vault; set unsafe: true to accept that (development only)',
+      }),
+    })
+    .optional(),
+});
+
+/** Real-time copy of every audit record to a SIEM: RFC 5424 syslog over TLS (RFC 5425). */
+const siem = z.strictObject({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  /** PEM of the CA that issued the receiver's certificate (no other trust) */
+  caFile: filePath,
+  /** optional client certificate for receivers that require mTLS */
+  certFile: filePath.optional(),
+  keyFile: filePath.optional(),
+  keyPassphraseFile: filePath.optional(),
+});
+
+const audit = z.strictObject({
+  /** a signed checkpoint at least every N records … */
+  checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000),
+  /** … or every M seconds when anything new was recorded */
+  checkpointSeconds: z.number().int().min(1).max(86_400).default(60),
+  siem: siem.optional(),
+});
+
 export const controllerConfigSchema = z.strictObject({
   api: listen,
   internal: listen,
@@ -102,6 +140,8 @@ export const controllerConfigSchema = z.strictObject({
   /** how often the internal port re-reads the CRLs, so a revoked component is refused without a restart */
   crlReloadSeconds: z.number().int().min(1).max(3600).default(60),
   oidc: oidc.optional(),
+  vault: vault.default({ path: 'vault/keyring.sealed' }),
+  audit: audit.default({ checkpointEvery: 1000, checkpointSeconds: 60 }),
 });
 
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

@@ -5,8 +5,8 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { type Registry, Histogram } from 'prom-client';
 import { buildOpenApi } from './openapi.js';
-import { ProblemError } from './problem.js';
-import { type Authenticator, mountRoutes, type RouteDefinition } from './route.js';
+import { ProblemError, sealedProblem } from './problem.js';
+import { type Authenticator, mountRoutes, type RouteDefinition, type RouteMiddleware } from './route.js';
 
 export const JSON_BODY_LIMIT = '64kb';
 
@@ -18,9 +18,18 @@ export interface AppOptions {
   version: string;
   /** false until the store is open and migrated; /readyz answers 503 meanwhile */
   isReady: () => boolean;
-  /** requests per minute per client address on /api/v1/auth/* */
+  /** requests per minute per client address on /api/v1/auth/* and /api/v1/sys/unseal */
   authRateLimit?: number;
+  /** records every change and denial; absent only in tests of other layers */
+  audit?: RouteMiddleware['audit'];
+  /** replays creates retried with the same Idempotency-Key */
+  idempotency?: RouteMiddleware['idempotency'];
+  /** while true, only health, metrics and the `unsealedPaths` answer; the rest is 503 `sealed` */
+  isSealed?: () => boolean;
 }
+
+/** What answers while the vault is sealed, besides /healthz, /readyz and /metrics. */
+export const SEALED_PATHS = new Set(['/api/v1/sys/seal-status', '/api/v1/sys/unseal']);
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -106,13 +115,17 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(options.metrics.contentType).send(await options.metrics.metrics());
   });
+  app.use((req, res, next) => {
+    if (!options.isSealed?.() || SEALED_PATHS.has(req.path)) return next();
+    sendProblem(res, req, sealedProblem());
+  });
   const openapi = buildOpenApi(options.routes, options.version);
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });
 
   app.use(
-    '/api/v1/auth',
+    ['/api/v1/auth', '/api/v1/sys/unseal'],
     rateLimit({
       windowMs: 60_000,
       limit: options.authRateLimit ?? 30,
@@ -132,7 +145,11 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
   const api = express.Router();
-  mountRoutes(api, options.routes, options.authenticate);
+  mountRoutes(api, options.routes, {
+    authenticate: options.authenticate,
+    ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.idempotency ? { idempotency: options.idempotency } : {}),
+  });
   app.use('/api/v1', api);
 
   app.use((req, res) => sendProblem(res, req, new ProblemError(404, 'not_found', 'Not found', 'No such endpoint.')));

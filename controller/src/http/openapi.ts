@@ -39,6 +39,14 @@ export function buildOpenApi(routes: readonly RouteDefinition[], version: string
         });
       }
     }
+    if (route.method === 'post' && route.auth === 'user')
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description: 'A retry with the same key and request gets the first answer again instead of a second create',
+        schema: { type: 'string', minLength: 8, maxLength: 255 },
+      });
     const responses: Record<string, unknown> = {};
     for (const [status, response] of Object.entries(route.responses)) {
       responses[status] = response.schema

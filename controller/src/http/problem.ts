@@ -3,6 +3,9 @@
  * tests match on it, never on the human-readable `detail`.
  */
 export class ProblemError extends Error {
+  /** an authorization refusal, even when it answers 404 to hide another tenant's ids (audited as denied) */
+  denied = false;
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -25,3 +28,5 @@ export const forbidden = (detail = 'Your role does not allow this.') =>
 export const notFound = (what = 'resource') => new ProblemError(404, 'not_found', 'Not found', `No such ${what}.`);
 export const conflict = (detail: string) => new ProblemError(409, 'conflict', 'Conflict', detail);
 export const tooManyRequests = (detail: string) => new ProblemError(429, 'rate_limited', 'Too many requests', detail);
+export const sealedProblem = () =>
+  new ProblemError(503, 'sealed', 'The vault is sealed', 'Key custodians must enter their unseal shares first.');

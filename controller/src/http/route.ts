@@ -1,6 +1,9 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../rbac/roles.js';
+import type { IdempotencyClaim } from './idempotency.js';
 import { badRequest, ProblemError } from './problem.js';
 
 /**
@@ -12,6 +15,8 @@ export interface RouteResponse {
   body?: unknown;
   /** an array sends the header once per value (several Set-Cookie) */
   headers?: Record<string, string | string[]>;
+  /** a file sent as the body instead of JSON (downloads); `done` runs once it is sent or abandoned */
+  file?: { path: string; contentType: string; filename: string; done?: () => Promise<void> };
 }
 
 export interface RouteContext<P, Q, B> {
@@ -21,6 +26,8 @@ export interface RouteContext<P, Q, B> {
   body: B;
   req: Request;
   res: Response;
+  /** facts for this request's audit record */
+  audit: AuditNote;
 }
 
 type Schema = z.ZodType;
@@ -38,6 +45,11 @@ export interface RouteDefinition<
   tag: string;
   /** 'public' routes run without a principal (login, health); everything else needs one */
   auth: 'public' | 'user';
+  /**
+   * The audit action. Changes (POST, PUT, PATCH, DELETE) are always recorded, under a name
+   * derived from the path unless given here; naming it on a GET records that GET too.
+   */
+  audit?: string;
   params?: PS;
   query?: QS;
   body?: BS;
@@ -68,28 +80,127 @@ function parse<S extends Schema>(schema: S | undefined, value: unknown, where: s
 
 const NO_PRINCIPAL = undefined as unknown as Principal;
 
-export function mountRoutes(router: Router, routes: readonly RouteDefinition[], authenticate: Authenticator): void {
+/** What a handler adds to its request's audit record (public routes name their actor here). */
+export interface AuditNote {
+  actorType?: 'user' | 'token' | 'anonymous';
+  actorId?: string;
+  orgId?: string;
+  details?: Record<string, string | number | boolean | null>;
+  sensitive?: Record<string, string>;
+}
+
+/** One finished request as the audit trail sees it. */
+export interface RouteEvent {
+  route: RouteDefinition;
+  req: Request;
+  principal: Principal | undefined;
+  status: number;
+  problem: ProblemError | undefined;
+  responseBody: unknown;
+  note: AuditNote;
+}
+
+/**
+ * The audit trail's hook into every route. `record` settles once the record is durable;
+ * when it rejects, the request fails (fail closed). `admit` may refuse a request before
+ * it runs (a failing audit log refuses every change).
+ */
+export interface RouteAudit {
+  admit(route: RouteDefinition, req: Request): void;
+  record(event: RouteEvent): Promise<void>;
+}
+
+async function sendFile(res: Response, status: number, file: NonNullable<RouteResponse['file']>): Promise<void> {
+  res.status(status).type(file.contentType).attachment(file.filename);
+  try {
+    await pipeline(createReadStream(file.path), res);
+  } finally {
+    await file.done?.();
+  }
+}
+
+/** What every route runs through besides its own handler. */
+export interface RouteMiddleware {
+  authenticate: Authenticator;
+  audit?: RouteAudit;
+  /** replays creates retried with the same Idempotency-Key */
+  idempotency?: { claim(userId: string, req: Request): IdempotencyClaim };
+}
+
+/** Runs the handler, or replays the answer an earlier request with the same Idempotency-Key got. */
+async function runHandler(
+  route: RouteDefinition,
+  context: RouteContext<unknown, unknown, unknown>,
+  middleware: RouteMiddleware,
+): Promise<RouteResponse> {
+  const claim = context.principal
+    ? (middleware.idempotency?.claim(context.principal.userId, context.req) ?? { kind: 'none' })
+    : ({ kind: 'none' } as const);
+  if (claim.kind === 'replay') {
+    context.audit.details = { ...context.audit.details, idempotentReplay: true };
+    return claim.response;
+  }
+  try {
+    const result = await route.handler(context as never);
+    if (claim.kind === 'claimed') {
+      if (result.status < 300 && !result.file) claim.complete(result);
+      else claim.release();
+    }
+    return result;
+  } catch (error) {
+    if (claim.kind === 'claimed') claim.release();
+    throw error;
+  }
+}
+
+export function mountRoutes(router: Router, routes: readonly RouteDefinition[], middleware: RouteMiddleware): void {
+  const { audit } = middleware;
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
-      if (route.body && !req.is('application/json')) {
-        throw new ProblemError(
-          415,
-          'unsupported_media_type',
-          'Unsupported media type',
-          'Send the body as application/json.',
-        );
+      const note: AuditNote = {};
+      let principal: Principal | undefined;
+      let result: RouteResponse | undefined;
+      let failure: unknown;
+      try {
+        audit?.admit(route, req);
+        if (route.body && !req.is('application/json')) {
+          throw new ProblemError(
+            415,
+            'unsupported_media_type',
+            'Unsupported media type',
+            'Send the body as application/json.',
+          );
+        }
+        principal = route.auth === 'public' ? undefined : await middleware.authenticate(req, res);
+        const context = {
+          principal: principal ?? NO_PRINCIPAL,
+          params: parse(route.params, req.params, 'path'),
+          query: parse(route.query, req.query, 'query'),
+          body: parse(route.body, req.body ?? {}, 'body'),
+          req,
+          res,
+          audit: note,
+        };
+        result = await runHandler(route, context, middleware);
+      } catch (error) {
+        failure = error;
       }
-      const principal = route.auth === 'public' ? NO_PRINCIPAL : await authenticate(req, res);
-      const result = await route.handler({
-        principal,
-        params: parse(route.params, req.params, 'path') as never,
-        query: parse(route.query, req.query, 'query') as never,
-        body: parse(route.body, req.body ?? {}, 'body') as never,
-        req,
-        res,
-      });
+      if (audit) {
+        const problem = failure instanceof ProblemError ? failure : undefined;
+        await audit.record({
+          route,
+          req,
+          principal,
+          status: result?.status ?? problem?.status ?? 500,
+          problem,
+          responseBody: result?.body,
+          note,
+        });
+      }
+      if (failure !== undefined || !result) throw failure;
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-      if (result.body === undefined) res.status(result.status).end();
+      if (result.file) await sendFile(res, result.status, result.file);
+      else if (result.body === undefined) res.status(result.status).end();
       else res.status(result.status).json(result.body);
     });
   }

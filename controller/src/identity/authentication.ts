@@ -46,7 +46,7 @@ export function authenticationFactory({
 }) {
   const idleMs = config.sessionIdleMinutes * MINUTE_MS;
 
-  function loadPrincipal(user: UserRow, via: Principal['via'], at: Date): Principal {
+  function loadPrincipal(user: UserRow, via: Principal['via'], at: Date, tokenId?: string): Principal {
     const grants = user.platform_role === 'platform-support' ? dal.activeSupportGrants(user.id, at.toISOString()) : [];
     return {
       userId: user.id,
@@ -58,6 +58,7 @@ export function authenticationFactory({
       ),
       supportOrgs: new Set(grants.map((grant) => grant.org_id)),
       via,
+      ...(tokenId ? { tokenId } : {}),
     };
   }
 
@@ -105,7 +106,7 @@ export function authenticationFactory({
         dal.touchApiToken(token.id, at.toISOString());
       }
       return {
-        principal: loadPrincipal(user, 'token', at),
+        principal: loadPrincipal(user, 'token', at, token.id),
         mfaEnrollmentRequired: totpEnrollmentRequired(dal, user),
         passwordChangeRequired: user.must_change_password === 1,
       };

@@ -28,10 +28,14 @@ export function identityRoutes(service: IdentityService): RouteDefinition[] {
       summary: 'Log in with email and password (and an authenticator code when MFA is on); sets the session cookie',
       tag,
       auth: 'public',
+      audit: 'auth.login',
       body: loginBody,
       responses: { 200: { description: 'Logged in', schema: loginResponse } },
-      async handler({ body, req }) {
+      async handler({ body, req, audit }) {
+        // the email as typed, only as an HMAC: a failed login may carry a password typed into the wrong field
+        audit.sensitive = { email: body.email };
         const { sessionToken, user } = await service.login(body);
+        Object.assign(audit, { actorType: 'user', actorId: user.id });
         // A browser that logs in again gives up the session it had: one cookie, one session.
         service.logout(sessionTokenFromCookies(req.get('cookie')));
         return { status: 200, body: { user }, headers: { ...NO_STORE, 'Set-Cookie': sessionCookie(sessionToken) } };
@@ -44,9 +48,11 @@ export function identityRoutes(service: IdentityService): RouteDefinition[] {
       tag,
       // Public so that logging out always works, even with an expired session; it only ever removes access.
       auth: 'public',
+      audit: 'auth.logout',
       responses: { 204: { description: 'Logged out' } },
-      handler({ req }) {
-        service.logout(sessionTokenFromCookies(req.get('cookie')));
+      handler({ req, audit }) {
+        const userId = service.logout(sessionTokenFromCookies(req.get('cookie')));
+        if (userId) Object.assign(audit, { actorType: 'user', actorId: userId });
         return { status: 204, headers: { 'Set-Cookie': clearedSessionCookie() } };
       },
     }),
@@ -56,6 +62,7 @@ export function identityRoutes(service: IdentityService): RouteDefinition[] {
       summary: "Change the caller's password; ends every other session",
       tag,
       auth: 'user',
+      audit: 'auth.password.change',
       body: changePasswordBody,
       responses: { 204: { description: 'Password changed' } },
       async handler({ principal, body, req }) {
@@ -69,6 +76,7 @@ export function identityRoutes(service: IdentityService): RouteDefinition[] {
       summary: 'Start TOTP enrolment: returns the secret once, to show as a QR code',
       tag,
       auth: 'user',
+      audit: 'auth.mfa.enroll',
       body: enrollTotpBody,
       responses: { 200: { description: 'Secret issued, not yet active', schema: totpEnrollment } },
       handler({ principal, req }) {
@@ -78,6 +86,7 @@ export function identityRoutes(service: IdentityService): RouteDefinition[] {
     defineRoute({
       method: 'post',
       path: '/auth/mfa/activate',
+      audit: 'auth.mfa.activate',
       summary: 'Turn TOTP on with a first code from the app',
       tag,
       auth: 'user',
@@ -91,6 +100,7 @@ export function identityRoutes(service: IdentityService): RouteDefinition[] {
     defineRoute({
       method: 'post',
       path: '/auth/mfa/disable',
+      audit: 'auth.mfa.disable',
       summary: 'Turn TOTP off with a current code',
       tag,
       auth: 'user',
@@ -104,6 +114,7 @@ export function identityRoutes(service: IdentityService): RouteDefinition[] {
     defineRoute({
       method: 'post',
       path: '/auth/tokens',
+      audit: 'auth.token.create',
       summary: 'Create an API token; the secret is in this response only',
       tag,
       auth: 'user',
@@ -128,6 +139,7 @@ export function identityRoutes(service: IdentityService): RouteDefinition[] {
     defineRoute({
       method: 'delete',
       path: '/auth/tokens/:id',
+      audit: 'auth.token.revoke',
       summary: 'Revoke one of your API tokens',
       tag,
       auth: 'user',

@@ -29,9 +29,14 @@ import {
 import { hashPassword, verifyPassword } from './passwords.js';
 import { newApiToken, newSessionToken, sha256Hex } from './tokens.js';
 import { checkTotp, newTotpSecret, totpUri } from './totp.js';
+import type { SecretBox } from '../vault/secret-box.js';
+
+const totpSecretOf = (userId: string) => ({ table: 'users', rowId: userId, column: 'totp_secret', orgId: null });
 
 export interface IdentityServiceDeps {
   db: Db;
+  /** encrypts TOTP secrets at rest with the vault's platform key */
+  secrets: SecretBox;
   config?: Partial<IdentityConfig>;
   /** injected so tests can move time for timeouts, lockouts and TOTP steps */
   now?: () => Date;
@@ -42,7 +47,12 @@ export interface IdentityServiceDeps {
  * method acts on the caller's own account only, so the permission check is "is this the
  * caller", done by taking the user id from the principal and never from the request.
  */
-export function identityServiceFactory({ db, config: overrides = {}, now = () => new Date() }: IdentityServiceDeps) {
+export function identityServiceFactory({
+  db,
+  secrets,
+  config: overrides = {},
+  now = () => new Date(),
+}: IdentityServiceDeps) {
   const config: IdentityConfig = { ...DEFAULT_IDENTITY_CONFIG, ...overrides };
   const dal = identityDal(db);
   const authentication = authenticationFactory({ dal, config, now });
@@ -53,6 +63,8 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
       dal.lockUser(userId, new Date(at.getTime() + config.lockoutMinutes * MINUTE_MS).toISOString());
     }
   }
+
+  const openTotpSecret = (user: UserRow) => secrets.open(user.totp_secret as string, totpSecretOf(user.id));
 
   function requireUser(principal: Principal): UserRow {
     const user = dal.userById(principal.userId);
@@ -85,7 +97,7 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
     return dal.transaction(() => {
       const current = dal.userById(user.id);
       if (!current?.totp_secret) return invalidTotp();
-      const check = checkTotp(current.totp_secret, code, at, current.totp_last_step);
+      const check = checkTotp(openTotpSecret(current), code, at, current.totp_last_step);
       if (check.ok) return check.step;
       if (countFailures) countFailure(user.id, at);
       return check.reason === 'replayed' ? totpReplayed() : invalidTotp();
@@ -122,7 +134,7 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
           // No code yet is the first half of a two-step login, not a failure; a wrong code is.
           if (!input.totp) return mfaRequired();
           const check = current.totp_secret
-            ? checkTotp(current.totp_secret, input.totp, at, current.totp_last_step)
+            ? checkTotp(openTotpSecret(current), input.totp, at, current.totp_last_step)
             : undefined;
           if (!check?.ok) {
             countFailure(current.id, at);
@@ -149,8 +161,13 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
       return insertSession(userId, now(), options.mfaVerified);
     },
 
-    logout(sessionToken: string | undefined): void {
-      if (sessionToken) dal.deleteSession(sha256Hex(sessionToken));
+    /** Ends a session; returns whose it was (for the audit trail), undefined if there was none. */
+    logout(sessionToken: string | undefined): string | undefined {
+      if (!sessionToken) return undefined;
+      const hash = sha256Hex(sessionToken);
+      const userId = dal.sessionByHash(hash)?.user_id;
+      dal.deleteSession(hash);
+      return userId;
     },
 
     /** Replaces the password and ends every other session, which a thief of the old password may hold. */
@@ -183,8 +200,8 @@ export function identityServiceFactory({ db, config: overrides = {}, now = () =>
       requireSession(principal, sessionHash);
       const user = requireUser(principal);
       const secret = newTotpSecret();
-      // Stored as is until the vault exists; the vault issue encrypts it at rest.
-      if (!dal.setTotpSecret(user.id, secret)) throw conflict('MFA is already enabled; disable it to enrol again.');
+      if (!dal.setTotpSecret(user.id, secrets.seal(secret, totpSecretOf(user.id))))
+        throw conflict('MFA is already enabled; disable it to enrol again.');
       return { secret, otpauthUri: totpUri(secret, config.totpIssuer, user.email) };
     },
 

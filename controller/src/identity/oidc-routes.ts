@@ -53,16 +53,18 @@ export function oidcRoutes(oidc: OidcService | undefined, identity: IdentityServ
       summary: 'Where the identity provider sends the browser back; opens a session and redirects to the portal',
       tag,
       auth: 'public',
+      audit: 'auth.oidc.login',
       query: callbackQuery,
       responses: { 302: { description: 'Logged in: to the portal, with the session cookie' } },
-      async handler({ query, req, res }) {
+      async handler({ query, req, res, audit }) {
         if (!oidc) throw oidcDisabled();
         // The pending login is spent whatever the outcome, so its cookie goes on every answer, errors too.
         res.setHeader('Set-Cookie', clearedOidcLoginCookie());
         const parameters = new URLSearchParams(
           Object.entries(query).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
         );
-        const { sessionToken } = await oidc.completeLogin(parameters, oidcLoginKeyFromCookies(req.get('cookie')));
+        const { sessionToken, user } = await oidc.completeLogin(parameters, oidcLoginKeyFromCookies(req.get('cookie')));
+        Object.assign(audit, { actorType: 'user', actorId: user.id });
         // As with a password login, a browser that logs in again gives up the session it had.
         identity.logout(sessionTokenFromCookies(req.get('cookie')));
         return {

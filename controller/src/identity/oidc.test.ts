@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSecretFile } from '@sovereign/pki';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import request from 'supertest';
@@ -10,7 +9,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { configPath } from '../config/controller-config.js';
 import { createControllerApp } from '../controller-app.js';
-import { initDevInstall } from '../dev-install.js';
+import { testVault } from '../vault/test-support/test-vault.js';
+import { DEV_SHARES_FILE, initDevInstall } from '../dev-install.js';
+import { Vault } from '../vault/vault.js';
 import { startController } from '../server.js';
 import { type Db, migrate, openDatabase } from '../store/database.js';
 import { MIGRATIONS } from '../store/migrations.js';
@@ -65,6 +66,8 @@ const settingsFor = (issuer: string, caPem: string): OidcSettings => ({
   claimMapping: { orgClaim: 'sovereign_org', roleClaim: 'sovereign_role' },
 });
 
+const { vault } = await testVault();
+
 /** The controller app on a fresh store with a customer org Acme (MFA required) and the operator org. */
 function controller(settings: OidcSettings | null = settingsFor(idp.issuer, trusted.rootPem)) {
   const db: Db = openDatabase(':memory:');
@@ -75,6 +78,7 @@ function controller(settings: OidcSettings | null = settingsFor(idp.issuer, trus
   const clock = { offsetMs: 0 };
   const { app } = createControllerApp({
     db,
+    vault,
     logger: pino({ level: 'silent' }),
     metrics: new Registry(),
     isReady: () => true,
@@ -360,10 +364,14 @@ describe('the private-CA fetch', () => {
 describe('OIDC login through the controller started from controller.yaml', () => {
   it("trusts the install's own root by default and logs an IdP user in over HTTPS", async () => {
     const install = join(dir, 'install');
-    const { caCert } = await initDevInstall(install, { apiPort: 0, internalPort: 0 });
+    const { caCert } = await initDevInstall(install, { apiPort: 0, internalPort: 0, devAutoUnseal: true });
     const ca = await readFile(caCert, 'utf8');
-    const pkiPassphrase = await readSecretFile(join(install, 'config', 'pki.pass'), 'pki.pass');
-    const installIdp = await startTestIdp(await issueIdpCertificate(join(install, 'pki'), pkiPassphrase));
+    // the intermediate's key lives in the vault: the IdP's certificate comes from there
+    const vault = await Vault.open(join(install, 'vault', 'keyring.sealed'));
+    for (const share of (await readFile(join(install, DEV_SHARES_FILE), 'utf8')).trim().split('\n'))
+      if (vault.isSealed()) await vault.submitShare(share);
+    const intermediateKey = createPrivateKey(vault.keyring().getMaterial('pkiIntermediateKey') ?? '');
+    const installIdp = await startTestIdp(await issueIdpCertificate(join(install, 'pki'), { intermediateKey }));
     installIdp.accounts.set('sub-ada', { ...ADA, sovereign_role: 'org-admin' });
     installIdp.signInAs = 'sub-ada';
 

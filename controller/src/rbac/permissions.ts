@@ -23,6 +23,10 @@ export const ACTIONS = [
   'workspace.resources.write',
   'audit.read',
   'audit.export',
+  'org.delete',
+  'secret.read',
+  'secret.write',
+  'vault.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -42,7 +46,8 @@ const READ_ORG: Action[] = [
 ];
 
 export const PERMISSIONS: Readonly<Record<AnyRole, readonly Action[]>> = {
-  'platform-admin': ACTIONS.filter((action) => !action.startsWith('audit.') && action !== 'workspace.resources.write'),
+  // the operator runs the platform but does not act inside tenants' workspaces
+  'platform-admin': ACTIONS.filter((action) => action !== 'workspace.resources.write'),
   // platform support holds no rights of its own: an org's grant (below) gives read-only access
   'platform-support': [],
   'support-grant': READ_ORG,
@@ -57,6 +62,10 @@ export const PERMISSIONS: Readonly<Record<AnyRole, readonly Action[]>> = {
     'workspace.delete',
     'workspace.members.manage',
     'workspace.resources.write',
+    'audit.read',
+    'audit.export',
+    'secret.read',
+    'secret.write',
   ],
   member: ['org.read'],
   'workspace-admin': [

@@ -23,4 +23,6 @@ export interface Principal {
   supportOrgs: ReadonlySet<string>;
   /** how the request authenticated */
   via: 'session' | 'token';
+  /** the API token's id when via is 'token' */
+  tokenId?: string;
 }

@@ -104,4 +104,76 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX oidc_logins_by_expiry ON oidc_logins (expires_at);
     `),
+  // Vault, audit and secrets. Audit records and checkpoints are append-only at the lowest
+  // level too: triggers abort any UPDATE or DELETE, whoever issues it.
+  (db) =>
+    db.exec(`
+      CREATE TABLE audit_records (
+        seq INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        actor_type TEXT NOT NULL,
+        actor_id TEXT,
+        org_id TEXT,
+        workspace_id TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        source_ip TEXT,
+        user_agent TEXT,
+        request_id TEXT,
+        params_digest TEXT,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        leaf_hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_records_by_org ON audit_records (org_id, seq);
+      CREATE INDEX audit_records_by_actor ON audit_records (actor_id, seq);
+      CREATE TRIGGER audit_records_append_only_update BEFORE UPDATE ON audit_records
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+      CREATE TRIGGER audit_records_append_only_delete BEFORE DELETE ON audit_records
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+      CREATE TABLE audit_checkpoints (
+        tree_size INTEGER PRIMARY KEY,
+        root_hash TEXT NOT NULL,
+        time TEXT NOT NULL,
+        note TEXT NOT NULL
+      );
+      CREATE TRIGGER audit_checkpoints_append_only_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+      CREATE TRIGGER audit_checkpoints_append_only_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+      CREATE TABLE audit_forwarders (
+        name TEXT PRIMARY KEY,
+        delivered_seq INTEGER NOT NULL
+      );
+      CREATE TABLE secrets (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        value TEXT NOT NULL,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (org_id, name)
+      );
+    `),
+  // Idempotency keys on creates: the answer to the first request with a key, kept (encrypted)
+  // for a day so that a retry gets it again instead of creating twice.
+  (db) =>
+    db.exec(`
+      CREATE TABLE idempotency_keys (
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key_hash TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+        status INTEGER,
+        response TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, key_hash)
+      );
+      CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+    `),
 ];

@@ -62,6 +62,7 @@ const GRANT_COLUMNS = 'g.id, g.org_id, g.user_id, u.email, g.granted_by, g.expir
 export function tenancyDalFactory(db: Db) {
   const sql = {
     orgById: db.prepare<[string], OrgRow>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE id = ?`),
+    deleteOrg: db.prepare<[string]>("DELETE FROM orgs WHERE id = ? AND kind = 'customer'"),
     orgByName: db.prepare<[string], OrgRow>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE name = ?`),
     insertOrg: db.prepare<[string, string, number, string]>(
       "INSERT INTO orgs (id, name, kind, mfa_required, created_at) VALUES (?, ?, 'customer', ?, ?)",
@@ -166,6 +167,8 @@ export function tenancyDalFactory(db: Db) {
     findOrgByName: (name: string) => sql.orgByName.get(name),
     insertOrg: (org: { id: string; name: string; mfaRequired: boolean; createdAt: string }) =>
       sql.insertOrg.run(org.id, org.name, org.mfaRequired ? 1 : 0, org.createdAt),
+    /** Customer orgs only; everything inside them goes with them (foreign keys cascade). */
+    deleteOrg: (id: string) => sql.deleteOrg.run(id).changes === 1,
     updateOrg: (id: string, org: { name: string; mfaRequired: boolean }) =>
       sql.updateOrg.run(org.name, org.mfaRequired ? 1 : 0, id),
     listAllOrgs: (page: PageArgs) => sql.allOrgs.all(page.after, page.fetch),

@@ -69,6 +69,19 @@ export function tenancyRoutes(service: TenancyService): RouteDefinition[] {
       handler: ({ principal, params }) => ({ status: 200, body: service.getOrg(principal, params.org) }),
     }),
     defineRoute({
+      method: 'delete',
+      path: '/orgs/:org',
+      summary: "Offboard a customer org: its users' memberships, workspaces and secrets go, and its key is destroyed",
+      tag,
+      auth,
+      params: orgParams,
+      responses: NO_CONTENT,
+      handler: async ({ principal, params }) => {
+        await service.deleteOrg(principal, params.org);
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
       method: 'patch',
       path: '/orgs/:org',
       summary: 'Rename an org or change whether its users need MFA',

@@ -4,6 +4,9 @@ import { insertUser, prepareUser, verifyPassword } from '../identity/index.js';
 import { migrate, openDatabase } from '../store/database.js';
 import { MIGRATIONS } from '../store/migrations.js';
 import { tenancyServiceFactory } from './tenancy-service.js';
+import { testKeys } from '../vault/test-support/in-memory.js';
+
+const { orgKeys } = testKeys();
 import { createUserForTest, FAKE_PASSWORD_HASH, fakeUsers } from './test-support/fake-users.js';
 import { loadPrincipalForTest } from './test-support/principal.js';
 import { buildWorld, DAY, T0 } from './test-support/world.js';
@@ -33,7 +36,7 @@ async function platform() {
 describe('onboarding a customer', () => {
   it('creates the org, its first admin and the membership, and hashes outside the transaction', async () => {
     const { db, users, principal } = await platform();
-    const service = tenancyServiceFactory({ db, users });
+    const service = tenancyServiceFactory({ db, users, orgKeys });
     const result = await service.createOrg(principal, { name: 'Initech', admin, mfaRequired: true });
 
     expect(result.org).toMatchObject({ name: 'Initech', kind: 'customer', mfaRequired: true });
@@ -50,7 +53,7 @@ describe('onboarding a customer', () => {
 
   it("works with the identity domain's real user factory", async () => {
     const { db, principal } = await platform();
-    const service = tenancyServiceFactory({ db, users: { prepareUser, insertUser } });
+    const service = tenancyServiceFactory({ db, users: { prepareUser, insertUser }, orgKeys });
     const result = await service.createOrg(principal, { name: 'Initech', admin });
 
     const stored = db.prepare('SELECT password_hash FROM users WHERE id = ?').get(result.admin.id) as {
@@ -69,7 +72,7 @@ describe('onboarding a customer', () => {
         throw new Error('disk full');
       },
     };
-    const service = tenancyServiceFactory({ db, users: failing });
+    const service = tenancyServiceFactory({ db, users: failing, orgKeys });
     await expect(service.createOrg(principal, { name: 'Initech', admin })).rejects.toThrow('disk full');
 
     expect(count(db, 'orgs')).toBe(0);
@@ -79,7 +82,7 @@ describe('onboarding a customer', () => {
 
   it('refuses a taken org name (any case) and a known admin email with 409, before hashing anything', async () => {
     const { db, users, principal } = await platform();
-    const service = tenancyServiceFactory({ db, users });
+    const service = tenancyServiceFactory({ db, users, orgKeys });
     await service.createOrg(principal, { name: 'Initech', admin });
     const prepared = users.calls.prepared.length;
 

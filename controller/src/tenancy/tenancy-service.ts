@@ -37,8 +37,17 @@ import { toGrantView, toOrgUserView, toOrgView, toWorkspaceMemberView, toWorkspa
 export interface TenancyServiceDeps {
   db: Db;
   users: UserFactory;
+  /** each org's own encryption key in the vault: made at onboarding, destroyed with the org */
+  orgKeys: OrgKeys;
   /** the clock; tests move it to expire support grants */
   now?: () => Date;
+}
+
+/** The vault's side of an org's life. */
+export interface OrgKeys {
+  create(orgId: string): Promise<void>;
+  /** crypto-shredding: afterwards nothing the org's key wrapped can be decrypted, from any copy */
+  destroy(orgId: string): Promise<void>;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -53,7 +62,7 @@ const workspaceScope = (orgId: string, workspaceId: string): Scope => ({ kind: '
  * Multi-row changes run in one transaction, and the slow part (hashing a new user's
  * one-time password) runs before it.
  */
-export function tenancyServiceFactory({ db, users, now = () => new Date() }: TenancyServiceDeps) {
+export function tenancyServiceFactory({ db, users, orgKeys, now = () => new Date() }: TenancyServiceDeps) {
   const dal = tenancyDalFactory(db);
   const nowIso = () => now().toISOString();
 
@@ -93,6 +102,8 @@ export function tenancyServiceFactory({ db, users, now = () => new Date() }: Ten
       refuseKnownEmail();
       const { row, oneTimePassword } = await users.prepareUser(input.admin);
       const org = { id: newId('org'), name: input.name, mfaRequired: input.mfaRequired ?? false, createdAt: nowIso() };
+      // The key first: a crash before the rows leaves an orphan key, which the vault prunes at unseal.
+      await orgKeys.create(org.id);
       inTransaction(db, () => {
         refuseTakenOrgName(input.name);
         refuseKnownEmail();
@@ -124,6 +135,18 @@ export function tenancyServiceFactory({ db, users, now = () => new Date() }: Ten
     getOrg(principal: Principal, orgId: string): OrgView {
       authorize(principal, 'org.read', orgScope(orgId), 'org');
       return toOrgView(requireOrg(orgId));
+    },
+
+    /**
+     * Offboards a customer: the org and everything in it, then its key. The rows go first,
+     * so a crash in between leaves a key without an org, which the vault prunes at unseal.
+     */
+    async deleteOrg(principal: Principal, orgId: string): Promise<void> {
+      authorize(principal, 'org.delete', orgScope(orgId), 'org');
+      const org = requireOrg(orgId);
+      if (org.kind === 'operator') throw conflict('The operator org cannot be deleted.');
+      if (!dal.deleteOrg(orgId)) throw notFound('org');
+      await orgKeys.destroy(orgId);
     },
 
     updateOrg(principal: Principal, orgId: string, input: UpdateOrgInput): OrgView {

@@ -87,7 +87,19 @@ export async function benchApi(args: string[]): Promise<void> {
     const install = JSON.parse(
       execFileSync(
         process.execPath,
-        [CLI, 'controller', 'init-dev', '--dir', installDir, '--api-port', '0', '--internal-port', '0', '--json'],
+        [
+          CLI,
+          'controller',
+          'init-dev',
+          '--dir',
+          installDir,
+          '--api-port',
+          '0',
+          '--internal-port',
+          '0',
+          '--dev-auto-unseal',
+          '--json',
+        ],
         { encoding: 'utf8' },
       ),
     ) as {

@@ -11,6 +11,7 @@ import { identityRoutes } from '../identity-routes.js';
 import type { IdentityConfig } from '../identity-config.js';
 import { type IdentityService, identityServiceFactory } from '../identity-service.js';
 import { SESSION_COOKIE } from '../tokens.js';
+import { testKeys } from '../../vault/test-support/in-memory.js';
 import { prepareUser } from '../users.js';
 import type { PlatformRole } from '../../rbac/roles.js';
 
@@ -50,7 +51,7 @@ export function identityHarness(
   const db: Db = openDatabase(':memory:');
   migrate(db, MIGRATIONS);
   const clock = new TestClock();
-  const service = identityServiceFactory({ db, config: options.config, now: clock.now });
+  const service = identityServiceFactory({ db, secrets: testKeys().secrets, config: options.config, now: clock.now });
   const app = createApp({
     routes: [...identityRoutes(service), ...(options.extraRoutes ?? [])],
     authenticate: createAuthenticator(service),

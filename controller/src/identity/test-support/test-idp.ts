@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { initPki, openCertificateAuthority, PKI_FILES } from '@sovereign/pki';
+import { type CaUnlock, initPki, openCertificateAuthority, PKI_FILES } from '@sovereign/pki';
 import Provider from 'oidc-provider';
 import { httpsJson } from '../../test-support/https-client.js';
 
@@ -15,8 +15,8 @@ export interface TestPki {
 }
 
 /** A server certificate for 127.0.0.1 from the CA in `pkiDir`, as the IdP's TLS identity. */
-export async function issueIdpCertificate(pkiDir: string, passphrase: string): Promise<TestPki['serverCert']> {
-  const ca = await openCertificateAuthority(pkiDir, passphrase);
+export async function issueIdpCertificate(pkiDir: string, unlock: CaUnlock): Promise<TestPki['serverCert']> {
+  const ca = await openCertificateAuthority(pkiDir, unlock);
   const issued = await ca.issue({ type: 'server', name: 'idp', ips: ['127.0.0.1'] });
   return {
     chainPem: issued.chainPem,

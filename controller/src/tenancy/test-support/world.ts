@@ -2,6 +2,7 @@ import type { Principal } from '../../rbac/roles.js';
 import { type Db, migrate, openDatabase } from '../../store/database.js';
 import { MIGRATIONS } from '../../store/migrations.js';
 import { type TenancyService, tenancyServiceFactory } from '../tenancy-service.js';
+import { testKeys } from '../../vault/test-support/in-memory.js';
 import { createUserForTest, fakeUsers } from './fake-users.js';
 import { loadPrincipalForTest } from './principal.js';
 
@@ -60,7 +61,7 @@ export async function buildWorld(): Promise<World> {
   migrate(db, MIGRATIONS);
   const users = fakeUsers(db);
   const clock = { now: T0 };
-  const service = tenancyServiceFactory({ db, users, now: () => clock.now });
+  const service = tenancyServiceFactory({ db, users, orgKeys: testKeys().orgKeys, now: () => clock.now });
   const as = (userId: string) => loadPrincipalForTest(db, userId, clock.now);
 
   const platformAdmin = await createUserForTest(db, users, 'admin@csp.example', 'platform-admin');
