@@ -46,6 +46,8 @@ let dir: string;
 let install: { url: string; caCert: string; adminEmail: string; adminPassword: string; unsealShares: string[] };
 let ca: string;
 let controller: { child: ChildProcess; api: string; internal: string };
+/** the platform admin's session, once the onboarding test has logged in */
+let adminCookie = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sovereign-controller-'));
@@ -167,7 +169,7 @@ describe('sovereign controller (a real process over HTTPS with the private CA)',
   });
 
   it('onboards a customer org whose admin logs in and creates a workspace', async () => {
-    const admin = await login(install.adminEmail, install.adminPassword);
+    const admin = (adminCookie = await login(install.adminEmail, install.adminPassword));
     const me = await api('/api/v1/me', { headers: { cookie: admin } });
     expect(me.body.platformRole).toBe('platform-admin');
     const onboarded = await api('/api/v1/orgs', {
@@ -232,6 +234,64 @@ describe('sovereign controller (a real process over HTTPS with the private CA)',
       copy.close();
     }
     expect((await sovereign('controller', 'backup', '--dir', join(dir, 'install'), '--out', out)).code).toBe(1);
+  });
+
+  it('exports the audit trail with the CLI, and the export verifies offline against the pinned key', async () => {
+    const token = await api('/api/v1/auth/tokens', {
+      method: 'POST',
+      headers: { cookie: adminCookie },
+      body: { name: 'audit export' },
+    });
+    expect(token.status, token.text).toBe(201);
+    const tokenFile = join(dir, 'audit.token');
+    await writeFile(tokenFile, `${token.body.token}\n`, { mode: 0o600 });
+    const key = await api('/api/v1/audit/key', { headers: { cookie: adminCookie } });
+    const keyFile = join(dir, 'audit-key.pub');
+    await writeFile(keyFile, key.body.publicKeyPem);
+    const out = join(dir, 'audit.tar');
+    const exported = await sovereign(
+      'audit',
+      'export',
+      '--dir',
+      join(dir, 'install'),
+      '--url',
+      controller.api,
+      '--token-file',
+      tokenFile,
+      '--out',
+      out,
+    );
+    expect(exported.code, exported.stderr).toBe(0);
+    const verified = await sovereign('audit', 'verify', out, '--key', keyFile, '--json');
+    expect(verified.code, verified.stdout).toBe(0);
+    const report = JSON.parse(verified.stdout) as { ok: boolean; full: boolean; records: number };
+    expect(report).toMatchObject({ ok: true, full: true });
+    expect(report.records).toBeGreaterThan(5);
+    // the same file is not overwritten, and a token is needed
+    const again = await sovereign(
+      'audit',
+      'export',
+      '--dir',
+      join(dir, 'install'),
+      '--url',
+      controller.api,
+      '--token-file',
+      tokenFile,
+      '--out',
+      out,
+    );
+    expect(again.code).toBe(2);
+    const anonymous = await sovereign(
+      'audit',
+      'export',
+      '--dir',
+      join(dir, 'install'),
+      '--url',
+      controller.api,
+      '--out',
+      join(dir, 'x.tar'),
+    );
+    expect(anonymous.code).toBe(2);
   });
 
   it('refuses a config with an unknown key, naming it', async () => {

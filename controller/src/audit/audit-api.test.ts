@@ -1,9 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { appHarness } from '../test-support/app-harness.js';
 import { computeLeafHash } from './audit-record.js';
+import { verifyAuditExport } from './audit-verify.js';
 
 type Row = {
   seq: number;
@@ -172,6 +174,41 @@ describe('the audit trail of the API', () => {
     const after = snapshot();
     expect(after.length).toBeGreaterThan(before.length);
     expect(after.slice(0, before.length)).toEqual(before);
+  });
+
+  it("exports a verifiable, signed tar: the whole log for auditors, one org's records for its admin", async () => {
+    const h = await appHarness({ checkpointEvery: 5 });
+    const acme = await h.onboard('Acme');
+    const globex = await h.onboard('Globex');
+    for (const name of ['a1', 'a2', 'a3'])
+      await h.agent.post(`/api/v1/orgs/${acme.orgId}/workspaces`).set('cookie', acme.admin).send({ name });
+    const key = (await h.agent.get('/api/v1/audit/key').set('cookie', h.platformAdmin)).body.publicKeyPem as string;
+    const dir = await mkdtemp(join(tmpdir(), 'sovereign-export-'));
+    const download = async (cookie: string, query: string, file: string) => {
+      const response = await h.agent
+        .get(`/api/v1/audit/export${query}`)
+        .set('cookie', cookie)
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => done(null, Buffer.concat(chunks)));
+        });
+      if (response.status === 200) await writeFile(join(dir, file), response.body as Buffer);
+      return response;
+    };
+    const whole = await download(h.platformAdmin, '?format=cef', 'whole.tar');
+    expect(whole.status).toBe(200);
+    expect(whole.headers['content-type']).toBe('application/x-tar');
+    const wholeReport = await verifyAuditExport(join(dir, 'whole.tar'), key);
+    expect(wholeReport).toMatchObject({ ok: true, full: true });
+    const own = await download(acme.admin, `?org=${acme.orgId}`, 'acme.tar');
+    expect(own.status).toBe(200);
+    const ownReport = await verifyAuditExport(join(dir, 'acme.tar'), key);
+    expect(ownReport).toMatchObject({ ok: true, full: false });
+    expect(ownReport.records).toBeLessThan(wholeReport.records);
+    expect((await download(acme.admin, `?org=${globex.orgId}`, 'x.tar')).status).toBe(404);
+    expect((await download(acme.admin, '', 'y.tar')).status).toBe(403);
   });
 
   it('has no code path that updates or deletes a record', async () => {

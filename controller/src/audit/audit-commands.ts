@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { UsageError } from '@sovereign/pki/files';
 import type { AuditVerifyReport } from './audit-verify.js';
 
@@ -66,6 +66,42 @@ async function verifyAction(file: string, opts: VerifyOptions): Promise<void> {
   }
 }
 
+interface ExportOptions {
+  dir: string;
+  out: string;
+  org?: string;
+  from?: string;
+  to?: string;
+  format: string;
+  tokenFile?: string;
+  url?: string;
+}
+
+/**
+ * The export is made by the controller, which holds the signing key in its vault; this
+ * command asks for it with an API token and writes it atomically (staging file, rename).
+ */
+async function exportAction(opts: ExportOptions): Promise<void> {
+  const { apiTargetOf, download } = await import('../api-client.js');
+  const target = await apiTargetOf(opts.dir, {
+    ...(opts.url ? { url: opts.url } : {}),
+    ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
+  });
+  if (!target.token) throw new UsageError('exporting needs an API token: --token-file FILE or SOVEREIGN_TOKEN');
+  if (
+    await stat(opts.out).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new UsageError(`--out ${opts.out}: exists already`);
+  const query = new URLSearchParams({ format: opts.format });
+  for (const name of ['org', 'from', 'to'] as const) if (opts[name]) query.set(name, opts[name]);
+  await download(target, `/audit/export?${query}`, opts.out);
+  const size = (await stat(opts.out)).size;
+  out(`wrote ${opts.out} (${size} bytes); check it with: sovereign audit verify ${opts.out} --key audit-key.pub`);
+}
+
 /** `sovereign audit …`. The verifier loads only when a command runs. */
 export function auditCommand(): Command {
   const audit = new Command('audit').description('export and verify the tamper-evident audit trail');
@@ -78,8 +114,22 @@ export function auditCommand(): Command {
     .option('--json', 'print the full report as JSON', false)
     .action(verifyAction);
 
-  // `audit export` belongs here: it reads the log from the store and calls writeAuditExport
-  // (./audit-export.js). It is added with the audit store, which owns that side.
+  audit
+    .command('export')
+    .description('download a signed, verifiable export of the audit trail from the running controller')
+    .requiredOption('--dir <dir>', 'install directory (for the API address and CA)')
+    .requiredOption('--out <file>', 'the export to write (.tar; must not exist)')
+    .option('--org <org>', "only this org's records (with inclusion proofs)")
+    .option('--from <time>', 'records at or after this ISO-8601 UTC time')
+    .option('--to <time>', 'records before this ISO-8601 UTC time')
+    .addOption(
+      new Option('--format <format>', 'an extra rendering for SIEM import')
+        .choices(['jsonl', 'cef', 'ocsf'])
+        .default('jsonl'),
+    )
+    .option('--token-file <file>', "an auditor's or platform admin's API token (default: $SOVEREIGN_TOKEN)")
+    .option('--url <url>', 'the API URL, when it differs from the config')
+    .action(exportAction);
 
   return audit;
 }

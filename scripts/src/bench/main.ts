@@ -1,9 +1,11 @@
 import { benchApi } from './api.js';
+import { benchAudit } from './audit.js';
 import { benchBundle } from './bundle.js';
 
 /** `npm run bench -- <name> [options]`: one benchmark by name. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   api: benchApi,
+  audit: benchAudit,
   bundle: benchBundle,
 };
 
