@@ -304,6 +304,30 @@ describe('sovereign controller (a real process over HTTPS with the private CA)',
     expect(start.stderr).toContain(`${path}: (top level): Unrecognized key: "listen_everywhere"`);
   });
 
+  it('seals on a platform admin’s command: everything but health and unseal answers 503 again', async () => {
+    const token = await api('/api/v1/auth/tokens', {
+      method: 'POST',
+      headers: { cookie: adminCookie },
+      body: { name: 'ops' },
+    });
+    const tokenFile = join(dir, 'ops.token');
+    await writeFile(tokenFile, `${token.body.token}\n`, { mode: 0o600 });
+    const sealed = await sovereign(
+      'controller',
+      'seal',
+      '--dir',
+      join(dir, 'install'),
+      '--url',
+      controller.api,
+      '--token-file',
+      tokenFile,
+    );
+    expect(sealed.code, sealed.stderr).toBe(0);
+    expect((await api('/api/v1/me', { headers: { cookie: adminCookie } })).body.code).toBe('sealed');
+    expect((await api('/api/v1/sys/seal-status')).body).toMatchObject({ sealed: true, progress: 0 });
+    expect((await api('/healthz')).status).toBe(200);
+  });
+
   it('drains and exits 0 on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => controller.child.once('exit', (code) => resolve(code)));
     controller.child.kill('SIGTERM');
