@@ -3,11 +3,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asciiCanonicalJson, type AuditExportInput, tarHeader, writeAuditExport } from './audit-export.js';
+import { asciiCanonicalJson, type AuditExportInput, writeAuditExport } from './audit-export.js';
 import { toCef } from './audit-formats.js';
 import { type AuditRecord, exportLine } from './audit-record.js';
 import { verifyAuditExport } from './audit-verify.js';
 import { formatCheckpointBody, parseCheckpoint, signCheckpoint, verifyCheckpoint } from './checkpoint.js';
+import { tarHeader } from './export-tar.js';
 import { consistencyProof, rootOf } from './merkle.js';
 import {
   buildTestLog,

@@ -1,9 +1,12 @@
-import { createHash, createPublicKey, type Hash, type KeyObject, randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
+import { link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { AuditExportError } from './audit-errors.js';
 import { toCef, toJsonLine, toOcsfLine } from './audit-formats.js';
 import { type AuditRecord, canonicalJson } from './audit-record.js';
 import { type CheckpointFields, formatCheckpointBody, parseCheckpoint, verifyCheckpoint } from './checkpoint.js';
+import { LineFile, writeLineArray } from './export-lines.js';
+import { TarWriter } from './export-tar.js';
 import { HASH_BYTES, MerkleTree } from './merkle.js';
 
 /**
@@ -61,23 +64,12 @@ export interface AuditExportResult {
   bytes: number;
 }
 
-export class AuditExportError extends Error {
-  readonly exitCode = 1;
-  constructor(message: string) {
-    super(message);
-    this.name = 'AuditExportError';
-  }
-}
-
 export const RENDERING_FILES: Record<Exclude<AuditExportFormat, 'jsonl'>, string> = {
   cef: 'records.cef',
   ocsf: 'records.ocsf.jsonl',
 };
 
 const PROGRESS_EVERY = 16_384;
-const LINE_BUFFER_BYTES = 8 * 1024 * 1024;
-const FLUSH_BYTES = 6 * 1024 * 1024;
-const COPY_BYTES = 4 * 1024 * 1024;
 
 // --- export checkpoint extension lines ------------------------------------------------
 
@@ -97,174 +89,6 @@ export function exportExtension(count: number, leafDigest: string, filter: Audit
 /** `file <name> <sha256 hex>`: binds a rendering, which no Merkle hash covers, to the signed checkpoint. */
 export function fileExtension(name: string, sha256: string): string {
   return `file ${name} ${sha256}`;
-}
-
-// --- a minimal ustar writer --------------------------------------------------------------
-
-const BLOCK = 512;
-/** The largest size the 11 octal digits of a ustar header hold; bigger ones use GNU's base-256. */
-const MAX_OCTAL_SIZE = 0o77777777777;
-
-export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
-const TYPE_FLAGS: Record<TarEntryType, string> = { file: '0', hardlink: '1', symlink: '2', directory: '5' };
-
-function writeOctal(header: Buffer, offset: number, width: number, value: number): void {
-  header.write(`${value.toString(8).padStart(width - 1, '0')}\0`, offset, width, 'ascii');
-}
-
-/** One POSIX ustar header. Tests build hostile archives with the link types; exports only hold files. */
-export function tarHeader(entry: {
-  name: string;
-  size: number;
-  mtime: Date;
-  type?: TarEntryType;
-  linkName?: string;
-}): Buffer {
-  const { name, size, mtime, type = 'file', linkName = '' } = entry;
-  if (Buffer.byteLength(name) > 100 || Buffer.byteLength(linkName) > 100)
-    throw new RangeError(`tar name ${JSON.stringify(name)}: over 100 bytes`);
-  const header = Buffer.alloc(BLOCK);
-  header.write(name, 0, 100, 'utf8');
-  writeOctal(header, 100, 8, type === 'directory' ? 0o755 : 0o644);
-  writeOctal(header, 108, 8, 0);
-  writeOctal(header, 116, 8, 0);
-  if (size <= MAX_OCTAL_SIZE) writeOctal(header, 124, 12, size);
-  else {
-    // GNU base-256: a leading 0x80, then the size big-endian in the remaining 11 bytes.
-    header[124] = 0x80;
-    header.writeUIntBE(Math.floor(size / 2 ** 32), 124 + 4, 4);
-    header.writeUInt32BE(size % 2 ** 32, 124 + 8);
-  }
-  writeOctal(header, 136, 12, Math.floor(mtime.getTime() / 1000));
-  header.write(TYPE_FLAGS[type], 156, 1, 'ascii');
-  header.write(linkName, 157, 100, 'utf8');
-  header.write('ustar\0' + '00', 257, 8, 'ascii');
-  header.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
-  return header;
-}
-
-export function tarPadding(size: number): Buffer {
-  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
-}
-
-/** Two zero blocks end an archive. */
-export const TAR_END = Buffer.alloc(2 * BLOCK);
-
-class TarWriter {
-  bytes = 0;
-  constructor(
-    private readonly out: FileHandle,
-    private readonly mtime: Date,
-  ) {}
-
-  private async write(data: Buffer): Promise<void> {
-    await this.out.write(data);
-    this.bytes += data.length;
-  }
-
-  async addBuffer(name: string, data: Buffer): Promise<void> {
-    await this.write(tarHeader({ name, size: data.length, mtime: this.mtime }));
-    await this.write(data);
-    await this.write(tarPadding(data.length));
-  }
-
-  /** Copies a staged file in big reads: the records file runs to hundreds of megabytes. */
-  async addFile(name: string, path: string): Promise<void> {
-    const source = await open(path, 'r');
-    try {
-      const { size } = await source.stat();
-      await this.write(tarHeader({ name, size, mtime: this.mtime }));
-      const buffer = Buffer.allocUnsafe(COPY_BYTES);
-      let copied = 0;
-      while (copied < size) {
-        const { bytesRead } = await source.read(buffer, 0, Math.min(buffer.length, size - copied), copied);
-        if (bytesRead === 0) throw new AuditExportError(`${path}: shrank while being archived`);
-        await this.write(buffer.subarray(0, bytesRead));
-        copied += bytesRead;
-      }
-      await this.write(tarPadding(size));
-    } finally {
-      await source.close();
-    }
-  }
-
-  async finish(): Promise<void> {
-    await this.write(TAR_END);
-  }
-}
-
-// --- staged files -----------------------------------------------------------------------
-
-/**
- * Encodes lines straight into one big buffer and writes it out in blocks; optionally hashes
- * what it writes. A line that might not fit waits in a spill list, so order is kept.
- */
-class LineFile {
-  private readonly buffer = Buffer.allocUnsafe(LINE_BUFFER_BYTES);
-  private used = 0;
-  private spill: Buffer[] = [];
-  private readonly hash: Hash | undefined;
-
-  private constructor(
-    private readonly handle: FileHandle,
-    hashed: boolean,
-  ) {
-    this.hash = hashed ? createHash('sha256') : undefined;
-  }
-
-  static async create(path: string, hashed = false): Promise<LineFile> {
-    return new LineFile(await open(path, 'wx', 0o600), hashed);
-  }
-
-  /** Adds a line; true when the caller should `await flush()` before adding more. */
-  add(line: string): boolean {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    if (this.spill.length === 0 && line.length * 3 + 1 <= this.buffer.length - this.used) {
-      this.used += this.buffer.write(line, this.used, 'utf8');
-      this.buffer[this.used++] = 0x0a;
-    } else this.spill.push(Buffer.from(`${line}\n`, 'utf8'));
-    return this.spill.length > 0 || this.used >= FLUSH_BYTES;
-  }
-
-  async flush(): Promise<void> {
-    for (const piece of [this.buffer.subarray(0, this.used), ...this.spill]) {
-      if (piece.length === 0) continue;
-      this.hash?.update(piece);
-      await this.handle.write(piece);
-    }
-    this.used = 0;
-    this.spill = [];
-  }
-
-  /** Flushes, closes, and returns the SHA-256 (hex) when the file was hashed. */
-  async close(): Promise<string | undefined> {
-    try {
-      await this.flush();
-    } finally {
-      await this.handle.close();
-    }
-    return this.hash?.digest('hex');
-  }
-}
-
-/** Writes a JSON array one element per line: `[`, elements with `,` between, `]`. */
-async function writeLineArray(path: string, elements: Iterable<string>): Promise<void> {
-  const file = await LineFile.create(path);
-  try {
-    file.add('[');
-    let previous: string | undefined;
-    for (const element of elements) {
-      if (previous !== undefined && file.add(`${previous},`)) await file.flush();
-      previous = element;
-    }
-    if (previous !== undefined) file.add(previous);
-    file.add(']');
-  } finally {
-    await file.close();
-  }
 }
 
 // --- the records pass -------------------------------------------------------------------

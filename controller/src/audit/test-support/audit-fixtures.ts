@@ -1,15 +1,9 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  type AuditExportFilter,
-  type AuditExportFormat,
-  tarHeader,
-  tarPadding,
-  TAR_END,
-  writeAuditExport,
-} from '../audit-export.js';
+import { type AuditExportFilter, type AuditExportFormat, writeAuditExport } from '../audit-export.js';
 import { type AuditRecord, computeLeafHash, GENESIS_PREV_HASH, type UnhashedAuditRecord } from '../audit-record.js';
 import { formatCheckpointBody, signCheckpoint } from '../checkpoint.js';
+import { TAR_END, tarHeader, tarPadding } from '../export-tar.js';
 import { MerkleFrontier } from '../merkle.js';
 
 /** A real audit log in memory, hash chain and signed checkpoints included, as the store would keep it. */
