@@ -324,7 +324,7 @@ function checkInput(input: AuditExportInput): KeyObject {
     throw new AuditExportError(
       `${leafHashes.length} bytes of leaf hashes for a tree of ${treeSize}: want ${treeSize * HASH_BYTES}`,
     );
-  if (!(input.format in RENDERING_FILES) && input.format !== 'jsonl')
+  if (!Object.hasOwn(RENDERING_FILES, input.format) && input.format !== 'jsonl')
     throw new AuditExportError(`format ${JSON.stringify(input.format)}: want jsonl, cef or ocsf`);
   try {
     return createPublicKey(input.publicKeyPem);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditRecord, exportLine } from './audit-record.js';
 import { type AuditVerifyReport, verifyAuditExport } from './audit-verify.js';
 import { formatCheckpointBody, parseCheckpoint } from './checkpoint.js';
+import { MAX_LINE_BYTES } from './export-lines.js';
 import {
   buildTestLog,
   exportTestLog,
@@ -234,6 +235,18 @@ describe('verifyAuditExport: altered records in a full export', () => {
       editRecords((lines) => lines.map((line, i) => (i === 14 ? 'garbage' : line))),
     );
     expectBad(await verify(path), 15, 'malformed_record');
+  });
+
+  it('a line longer than the limit: its seq and its line number, with the count still right', async () => {
+    const path = await tampered(
+      fullTar,
+      editRecords((lines) => lines.map((line, i) => (i === 4 ? 'x'.repeat(MAX_LINE_BYTES + 1) : line))),
+    );
+    const report = await verify(path);
+    expectBad(report, 5, 'malformed_record');
+    expect(report.records).toBe(200);
+    expect(report.problems.find((p) => p.code === 'malformed_record')?.message).toContain('line 5 ');
+    expect(codes(report)).not.toContain('count_mismatch');
   });
 
   it('the tail cut off, the export checkpoint kept: the first missing seq', async () => {

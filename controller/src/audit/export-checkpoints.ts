@@ -70,8 +70,9 @@ function parseExportClaim(c: Checkpoint): ExportClaim | string {
     return 'the export checkpoint has no time line';
   let file: ExportClaim['file'];
   if (c.fileLine !== undefined) {
-    const [, name, sha256] = c.fileLine.split(' ') as [string, string, string];
-    if (!Object.values(RENDERING_FILES).includes(name) || !HEX64.test(sha256 ?? ''))
+    const words = c.fileLine.split(' ');
+    const [, name = '', sha256 = ''] = words;
+    if (words.length !== 3 || !Object.values(RENDERING_FILES).includes(name) || !HEX64.test(sha256))
       return `the file line ${JSON.stringify(c.fileLine)} is malformed`;
     file = { name, sha256 };
   }

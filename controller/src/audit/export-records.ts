@@ -150,7 +150,11 @@ export class RecordsCheck {
   async read(body: AsyncGenerator<Buffer>): Promise<void> {
     const splitter = new LineSplitter(
       (buffer, start, end) => this.line(buffer, start, end),
-      () => this.malformed(`is longer than ${MAX_LINE_BYTES} bytes`, undefined),
+      () => {
+        // an over-long line is still a line: it counts, so later line numbers and the record count stay true
+        this.progress();
+        this.malformed(`is longer than ${MAX_LINE_BYTES} bytes`, undefined);
+      },
     );
     for await (const chunk of body) splitter.push(chunk);
     if (splitter.end()) this.report('malformed_record', 'records.jsonl does not end with a newline: truncated?');
