@@ -79,6 +79,8 @@ export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // API answers are per caller and mostly no-store: an ETag (a hash of every body) buys nothing.
+  app.set('etag', false);
   const duration = new Histogram({
     name: 'sovereign_http_request_duration_seconds',
     help: 'HTTP request duration by route and status',

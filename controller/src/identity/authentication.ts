@@ -1,7 +1,7 @@
 import { unauthenticated } from '../http/problem.js';
 import type { Principal } from '../rbac/roles.js';
 import { type IdentityConfig, MINUTE_MS } from './identity-config.js';
-import type { IdentityDal } from './identity-dal.js';
+import type { IdentityDal, OrgMembership, WorkspaceMembership } from './identity-dal.js';
 import type { UserRow } from './identity-types.js';
 import { sha256Hex } from './tokens.js';
 
@@ -22,13 +22,23 @@ const TOUCH_INTERVAL_MS = MINUTE_MS;
 export const isLocked = (user: UserRow, at: Date): boolean =>
   user.locked_until !== null && Date.parse(user.locked_until) > at.getTime();
 
+/** What a request's principal was built from: the user row and their memberships, with names. */
+export interface LoadedIdentity {
+  user: UserRow;
+  orgs: OrgMembership[];
+  workspaces: WorkspaceMembership[];
+}
+
 /**
- * Whether an org's MFA policy still asks this user to enrol TOTP. An identity provider's
- * login counts as the second factor: the IdP enforces its own MFA policy, and a separate
- * authenticator here would be a factor the IdP cannot revoke. Password users must enrol.
+ * Whether an org's MFA policy still asks this user to enrol TOTP. Membership through a
+ * workspace counts too: its data belongs to the org whose policy applies. An identity
+ * provider's login counts as the second factor: the IdP enforces its own MFA policy, and a
+ * separate authenticator here would be a factor the IdP cannot revoke. Password users must enrol.
  */
-export const totpEnrollmentRequired = (dal: IdentityDal, user: UserRow): boolean =>
-  user.totp_enabled !== 1 && user.idp_subject === null && dal.mfaRequiredByOrg(user.id);
+export const totpEnrollmentRequired = ({ user, orgs, workspaces }: LoadedIdentity): boolean =>
+  user.totp_enabled !== 1 &&
+  user.idp_subject === null &&
+  (orgs.some((org) => org.mfa_required === 1) || workspaces.some((ws) => ws.mfa_required === 1));
 
 /**
  * Turns a session token or API token into a principal, on every request. Nothing is
@@ -46,20 +56,34 @@ export function authenticationFactory({
 }) {
   const idleMs = config.sessionIdleMinutes * MINUTE_MS;
 
-  function loadPrincipal(user: UserRow, via: Principal['via'], at: Date, tokenId?: string): Principal {
+  /**
+   * Within one request only: what each principal was built from, so that /me and the
+   * policy checks do not read the same rows twice. Keyed by the principal object, it goes
+   * with the request; nothing outlives it.
+   */
+  const loadedFor = new WeakMap<Principal, LoadedIdentity>();
+
+  const loadIdentity = (user: UserRow): LoadedIdentity => ({
+    user,
+    orgs: dal.orgMemberships(user.id),
+    workspaces: dal.workspaceMemberships(user.id),
+  });
+
+  function loadPrincipal(loaded: LoadedIdentity, via: Principal['via'], at: Date, tokenId?: string): Principal {
+    const { user } = loaded;
     const grants = user.platform_role === 'platform-support' ? dal.activeSupportGrants(user.id, at.toISOString()) : [];
-    return {
+    const principal: Principal = {
       userId: user.id,
       email: user.email,
       platformRole: user.platform_role,
-      orgRoles: new Map(dal.orgMemberships(user.id).map((org) => [org.id, org.role])),
-      workspaceRoles: new Map(
-        dal.workspaceMemberships(user.id).map((ws) => [ws.id, { orgId: ws.org_id, role: ws.role }]),
-      ),
+      orgRoles: new Map(loaded.orgs.map((org) => [org.id, org.role])),
+      workspaceRoles: new Map(loaded.workspaces.map((ws) => [ws.id, { orgId: ws.org_id, role: ws.role }])),
       supportOrgs: new Set(grants.map((grant) => grant.org_id)),
       via,
       ...(tokenId ? { tokenId } : {}),
     };
+    loadedFor.set(principal, loaded);
+    return principal;
   }
 
   function usableUser(userId: string, at: Date): UserRow {
@@ -87,10 +111,11 @@ export function authenticationFactory({
         throw unauthenticated('Log in again with your authenticator code.');
       }
       if (at.getTime() - lastSeen >= TOUCH_INTERVAL_MS) dal.touchSession(hash, at.toISOString());
+      const loaded = loadIdentity(user);
       return {
-        principal: loadPrincipal(user, 'session', at),
+        principal: loadPrincipal(loaded, 'session', at),
         sessionHash: hash,
-        mfaEnrollmentRequired: totpEnrollmentRequired(dal, user),
+        mfaEnrollmentRequired: totpEnrollmentRequired(loaded),
         passwordChangeRequired: user.must_change_password === 1,
       };
     },
@@ -105,11 +130,21 @@ export function authenticationFactory({
       if (!token.last_used_at || at.getTime() - Date.parse(token.last_used_at) >= TOUCH_INTERVAL_MS) {
         dal.touchApiToken(token.id, at.toISOString());
       }
+      const loaded = loadIdentity(user);
       return {
-        principal: loadPrincipal(user, 'token', at, token.id),
-        mfaEnrollmentRequired: totpEnrollmentRequired(dal, user),
+        principal: loadPrincipal(loaded, 'token', at, token.id),
+        mfaEnrollmentRequired: totpEnrollmentRequired(loaded),
         passwordChangeRequired: user.must_change_password === 1,
       };
+    },
+
+    /** What this request's principal was built from, or the same read afresh for a principal made elsewhere. */
+    identityOf(principal: Principal): LoadedIdentity {
+      const loaded = loadedFor.get(principal);
+      if (loaded) return loaded;
+      const user = dal.userById(principal.userId);
+      if (!user) throw unauthenticated();
+      return loadIdentity(user);
     },
 
     /** Deletes sessions past either limit; the controller's housekeeping loop calls it. */

@@ -33,16 +33,19 @@ export function insertUser(db: Db, row: NewUserRow): void {
   }
 }
 
+/** A membership, with whether its org requires MFA (membership through a workspace counts too). */
 export interface OrgMembership {
   id: string;
   name: string;
   role: OrgRole;
+  mfa_required: number;
 }
 export interface WorkspaceMembership {
   id: string;
   org_id: string;
   name: string;
   role: WorkspaceRole;
+  mfa_required: number;
 }
 export interface SupportGrant {
   org_id: string;
@@ -73,22 +76,13 @@ export function identityDal(db: Db) {
   const disableTotp = db.prepare<[number, string]>(
     'UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = ? WHERE id = ?',
   );
-  // Membership through a workspace counts too: its data belongs to the org whose policy applies.
-  const mfaRequiredByOrg = db.prepare<{ user: string }, { required: number }>(
-    `SELECT EXISTS (
-       SELECT 1 FROM org_members m JOIN orgs o ON o.id = m.org_id
-        WHERE m.user_id = @user AND o.mfa_required = 1
-       UNION ALL
-       SELECT 1 FROM workspace_members wm JOIN workspaces w ON w.id = wm.workspace_id JOIN orgs o ON o.id = w.org_id
-        WHERE wm.user_id = @user AND o.mfa_required = 1
-     ) AS required`,
-  );
   const orgMemberships = db.prepare<[string], OrgMembership>(
-    `SELECT o.id, o.name, m.role FROM org_members m JOIN orgs o ON o.id = m.org_id
+    `SELECT o.id, o.name, m.role, o.mfa_required FROM org_members m JOIN orgs o ON o.id = m.org_id
      WHERE m.user_id = ? ORDER BY o.name`,
   );
   const workspaceMemberships = db.prepare<[string], WorkspaceMembership>(
-    `SELECT w.id, w.org_id, w.name, m.role FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id
+    `SELECT w.id, w.org_id, w.name, m.role, o.mfa_required
+       FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id JOIN orgs o ON o.id = w.org_id
      WHERE m.user_id = ? ORDER BY w.org_id, w.name`,
   );
   const supportGrants = db.prepare<[string, string], SupportGrant>(
@@ -142,7 +136,6 @@ export function identityDal(db: Db) {
     setTotpLastStep: (userId: string, step: number) => void setTotpLastStep.run(step, userId),
     enableTotp: (userId: string, step: number) => void enableTotp.run(step, userId),
     disableTotp: (userId: string, step: number) => void disableTotp.run(step, userId),
-    mfaRequiredByOrg: (userId: string) => mfaRequiredByOrg.get({ user: userId })?.required === 1,
     orgMemberships: (userId: string) => orgMemberships.all(userId),
     workspaceMemberships: (userId: string) => workspaceMemberships.all(userId),
     activeSupportGrants: (userId: string, now: string) => supportGrants.all(userId, now),

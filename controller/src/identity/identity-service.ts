@@ -267,7 +267,8 @@ export function identityServiceFactory({
     },
 
     me(principal: Principal): MeView {
-      const user = requireUser(principal);
+      const loaded = authentication.identityOf(principal);
+      const { user } = loaded;
       const at = now().toISOString();
       const grants = user.platform_role === 'platform-support' ? dal.activeSupportGrants(user.id, at) : [];
       return {
@@ -275,12 +276,10 @@ export function identityServiceFactory({
         platformRole: user.platform_role,
         mfa: {
           enabled: user.totp_enabled === 1,
-          required: user.totp_enabled === 1 || totpEnrollmentRequired(dal, user),
+          required: user.totp_enabled === 1 || totpEnrollmentRequired(loaded),
         },
-        orgs: dal.orgMemberships(user.id),
-        workspaces: dal
-          .workspaceMemberships(user.id)
-          .map((ws) => ({ id: ws.id, orgId: ws.org_id, name: ws.name, role: ws.role })),
+        orgs: loaded.orgs.map((org) => ({ id: org.id, name: org.name, role: org.role })),
+        workspaces: loaded.workspaces.map((ws) => ({ id: ws.id, orgId: ws.org_id, name: ws.name, role: ws.role })),
         supportOrgs: grants.map((grant) => ({ id: grant.org_id, name: grant.name, expiresAt: grant.expires_at })),
       };
     },

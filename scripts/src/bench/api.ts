@@ -17,14 +17,23 @@ const CLI = fileURLToPath(new URL('../../../cli/bin/sovereign.js', import.meta.u
 const BARE = fileURLToPath(new URL('../../src/bench/bare-server.mjs', import.meta.url));
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
+/**
+ * Resolves with the first match of `pattern` on the child's stdout, then stops looking:
+ * the controller logs a line per request, and scanning that on the load generator's core
+ * would slow the load generator, not the server.
+ */
 function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = pattern.exec(output);
-      if (match) resolve(match);
-    });
+      if (!match) return;
+      child.stdout?.off('data', onData);
+      child.stdout?.resume(); // keep draining the pipe, unread
+      resolve(match);
+    };
+    child.stdout?.on('data', onData);
     child.on('exit', (code) => reject(new Error(`process exited ${code} before listening: ${output.slice(-500)}`)));
   });
 }
