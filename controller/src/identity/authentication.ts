@@ -1,5 +1,6 @@
 import { unauthenticated } from '../http/problem.js';
 import type { Principal } from '../rbac/roles.js';
+import { AuthenticationMemo } from './authentication-memo.js';
 import { type IdentityConfig, MINUTE_MS } from './identity-config.js';
 import type { IdentityDal, OrgMembership, WorkspaceMembership } from './identity-dal.js';
 import type { UserRow } from './identity-types.js';
@@ -41,9 +42,10 @@ export const totpEnrollmentRequired = ({ user, orgs, workspaces }: LoadedIdentit
   (orgs.some((org) => org.mfa_required === 1) || workspaces.some((ws) => ws.mfa_required === 1));
 
 /**
- * Turns a session token or API token into a principal, on every request. Nothing is
- * cached: roles, memberships, grants, disabling and locks take effect at the next request,
- * and a token holds exactly its user's rights of that moment.
+ * Turns a session token or API token into a principal, on every request. Roles,
+ * memberships, grants, disabling and locks take effect at the next request, and a token
+ * holds exactly its user's rights of that moment: the memo below only spares re-reading
+ * rows that provably did not change.
  */
 export function authenticationFactory({
   dal,
@@ -62,6 +64,9 @@ export function authenticationFactory({
    * with the request; nothing outlives it.
    */
   const loadedFor = new WeakMap<Principal, LoadedIdentity>();
+  const memo = new AuthenticationMemo<Authentication>(dal.storeVersion);
+  /** when the first of a principal's support grants ends: its rights change then without any write */
+  const grantsEndMs = new WeakMap<Principal, number>();
 
   const loadIdentity = (user: UserRow): LoadedIdentity => ({
     user,
@@ -83,6 +88,7 @@ export function authenticationFactory({
       ...(tokenId ? { tokenId } : {}),
     };
     loadedFor.set(principal, loaded);
+    grantsEndMs.set(principal, Math.min(Infinity, ...grants.map((grant) => Date.parse(grant.expires_at))));
     return principal;
   }
 
@@ -97,6 +103,8 @@ export function authenticationFactory({
     authenticateSession(sessionToken: string): Authentication {
       const at = now();
       const hash = sha256Hex(sessionToken);
+      const remembered = memo.get(`session:${hash}`, at.getTime());
+      if (remembered) return remembered;
       const session = dal.sessionByHash(hash);
       if (!session) throw unauthenticated();
       const lastSeen = Date.parse(session.last_seen_at);
@@ -110,19 +118,32 @@ export function authenticationFactory({
         dal.deleteSession(hash);
         throw unauthenticated('Log in again with your authenticator code.');
       }
-      if (at.getTime() - lastSeen >= TOUCH_INTERVAL_MS) dal.touchSession(hash, at.toISOString());
+      const touched = at.getTime() - lastSeen >= TOUCH_INTERVAL_MS;
+      if (touched) dal.touchSession(hash, at.toISOString());
+      const seen = touched ? at.getTime() : lastSeen;
       const loaded = loadIdentity(user);
-      return {
+      const authentication: Authentication = {
         principal: loadPrincipal(loaded, 'session', at),
         sessionHash: hash,
         mfaEnrollmentRequired: totpEnrollmentRequired(loaded),
         passwordChangeRequired: user.must_change_password === 1,
       };
+      // remembered until the next touch is due (which comes before the idle timeout) at the latest
+      const expires = Math.min(
+        Date.parse(session.expires_at),
+        seen + TOUCH_INTERVAL_MS,
+        grantsEndMs.get(authentication.principal) ?? 0,
+      );
+      memo.set(`session:${hash}`, authentication, at.getTime(), expires);
+      return authentication;
     },
 
     authenticateApiToken(apiToken: string): Authentication {
       const at = now();
-      const token = dal.apiTokenByHash(sha256Hex(apiToken));
+      const tokenHash = sha256Hex(apiToken);
+      const remembered = memo.get(`token:${tokenHash}`, at.getTime());
+      if (remembered) return remembered;
+      const token = dal.apiTokenByHash(tokenHash);
       if (!token || token.revoked_at !== null || at.getTime() >= Date.parse(token.expires_at)) {
         throw unauthenticated('The API token is not valid, has expired or was revoked.');
       }
@@ -131,11 +152,14 @@ export function authenticationFactory({
         dal.touchApiToken(token.id, at.toISOString());
       }
       const loaded = loadIdentity(user);
-      return {
+      const authentication: Authentication = {
         principal: loadPrincipal(loaded, 'token', at, token.id),
         mfaEnrollmentRequired: totpEnrollmentRequired(loaded),
         passwordChangeRequired: user.must_change_password === 1,
       };
+      const expires = Math.min(Date.parse(token.expires_at), grantsEndMs.get(authentication.principal) ?? 0);
+      memo.set(`token:${tokenHash}`, authentication, at.getTime(), expires);
+      return authentication;
     },
 
     /** What this request's principal was built from, or the same read afresh for a principal made elsewhere. */

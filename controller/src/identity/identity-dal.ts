@@ -55,6 +55,9 @@ export interface SupportGrant {
 
 export function identityDal(db: Db) {
   const userById = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
+  // data_version moves when another connection commits; total_changes() when this one writes
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const totalChanges = db.prepare('SELECT total_changes()').pluck();
   const userByEmail = db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?');
   const countFailedLogin = db.prepare<[string], { failed_logins: number }>(
     'UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins',
@@ -142,6 +145,8 @@ export function identityDal(db: Db) {
 
     insertSession: (row: SessionRow) => void insertSession.run(row),
     sessionByHash: (hash: string) => sessionByHash.get(hash),
+    /** Changes whenever anything in the store may have changed since the last call. */
+    storeVersion: () => `${String(dataVersion.get())}:${String(totalChanges.get())}`,
     touchSession: (hash: string, at: string) => void touchSession.run(at, hash),
     markSessionMfaVerified: (hash: string) => void markSessionMfaVerified.run(hash),
     deleteSession: (hash: string) => void deleteSession.run(hash),

@@ -176,4 +176,6 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
     `),
+  // Lists page by id within an org: an index in that order spares a sort per page.
+  (db) => db.exec('CREATE INDEX workspaces_by_org_and_id ON workspaces (org_id, id)'),
 ];
