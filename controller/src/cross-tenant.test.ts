@@ -1,44 +1,12 @@
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapOperator } from './bootstrap.js';
-import { createControllerApp } from './controller-app.js';
-import { insertUser, prepareUser } from './identity/index.js';
-import { migrate, openDatabase } from './store/database.js';
-import { MIGRATIONS } from './store/migrations.js';
-import { testVault } from './vault/test-support/test-vault.js';
+import { appHarness } from './test-support/app-harness.js';
 
 /**
  * The whole API, every endpoint × every tenant role of org A, aimed at the ids of org B
  * (and at B's ids under A's own paths). Each must answer 403 or 404 and say nothing of B.
  */
 
-const db = openDatabase(':memory:');
-migrate(db, MIGRATIONS);
-const { vault } = await testVault();
-const { app, routes } = createControllerApp({
-  db,
-  vault,
-  logger: pino({ level: 'silent' }),
-  metrics: new Registry(),
-  isReady: () => true,
-  authRateLimit: 100_000,
-});
-const agent = request(app);
-
-/** Logs in with a one-time password and replaces it, as every new user must before using the API. */
-async function login(email: string, oneTimePassword: string): Promise<string> {
-  const response = await agent.post('/api/v1/auth/login').send({ email, password: oneTimePassword });
-  expect(response.status, response.text).toBe(200);
-  const cookie = String(response.headers['set-cookie']?.[0]).split(';')[0] ?? '';
-  const changed = await agent
-    .post('/api/v1/auth/password')
-    .set('cookie', cookie)
-    .send({ currentPassword: oneTimePassword, newPassword: `own passphrase of ${email}` });
-  expect(changed.status, changed.text).toBe(204);
-  return cookie;
-}
+const { agent, routes, login, platformAdmin, platformUser } = await appHarness();
 
 interface Tenant {
   orgId: string;
@@ -53,17 +21,7 @@ interface Tenant {
   cookies: Record<string, string>;
 }
 
-let platformAdmin: string;
 const tenants: Record<'a' | 'b', Tenant> = {} as never;
-
-async function platformUser(
-  email: string,
-  role: 'platform-support' | 'auditor',
-): Promise<{ id: string; cookie: string }> {
-  const { row, oneTimePassword } = await prepareUser({ email, firstName: 'P', lastName: 'User', platformRole: role });
-  insertUser(db, row);
-  return { id: row.id, cookie: await login(email, oneTimePassword) };
-}
 
 async function onboard(key: 'a' | 'b', name: string): Promise<Tenant> {
   const admin = `admin@${key}.example`;
@@ -121,12 +79,6 @@ async function onboard(key: 'a' | 'b', name: string): Promise<Tenant> {
 }
 
 beforeAll(async () => {
-  const operator = await bootstrapOperator(db, {
-    email: 'root@operator.example',
-    firstName: 'Root',
-    lastName: 'Admin',
-  });
-  platformAdmin = await login(operator.email, operator.oneTimePassword);
   tenants.a = await onboard('a', 'Acme Research');
   tenants.b = await onboard('b', 'Globex Labs');
   // Support access granted by A only; B grants a different support user.

@@ -249,18 +249,9 @@ describe('sovereign controller (a real process over HTTPS with the private CA)',
     const keyFile = join(dir, 'audit-key.pub');
     await writeFile(keyFile, key.body.publicKeyPem);
     const out = join(dir, 'audit.tar');
-    const exported = await sovereign(
-      'audit',
-      'export',
-      '--dir',
-      join(dir, 'install'),
-      '--url',
-      controller.api,
-      '--token-file',
-      tokenFile,
-      '--out',
-      out,
-    );
+    const exportTo = (file: string, ...auth: string[]) =>
+      sovereign('audit', 'export', '--dir', join(dir, 'install'), '--url', controller.api, ...auth, '--out', file);
+    const exported = await exportTo(out, '--token-file', tokenFile);
     expect(exported.code, exported.stderr).toBe(0);
     const verified = await sovereign('audit', 'verify', out, '--key', keyFile, '--json');
     expect(verified.code, verified.stdout).toBe(0);
@@ -268,29 +259,8 @@ describe('sovereign controller (a real process over HTTPS with the private CA)',
     expect(report).toMatchObject({ ok: true, full: true });
     expect(report.records).toBeGreaterThan(5);
     // the same file is not overwritten, and a token is needed
-    const again = await sovereign(
-      'audit',
-      'export',
-      '--dir',
-      join(dir, 'install'),
-      '--url',
-      controller.api,
-      '--token-file',
-      tokenFile,
-      '--out',
-      out,
-    );
-    expect(again.code).toBe(2);
-    const anonymous = await sovereign(
-      'audit',
-      'export',
-      '--dir',
-      join(dir, 'install'),
-      '--url',
-      controller.api,
-      '--out',
-      join(dir, 'x.tar'),
-    );
+    expect((await exportTo(out, '--token-file', tokenFile)).code).toBe(2);
+    const anonymous = await exportTo(join(dir, 'x.tar'));
     expect(anonymous.code).toBe(2);
   });
 

@@ -4,7 +4,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Flushes a directory entry so that a rename inside it survives a crash. */
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
@@ -36,7 +36,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(temp, { force: true });
     throw error;
   }
-  await fsyncDir(dir);
+  await fsyncDirectory(dir);
 }
 
 /**
@@ -70,6 +70,6 @@ export async function createDirectoryAtomic(
     }
   }
   await rename(staging, target);
-  await fsyncDir(parent);
+  await fsyncDirectory(parent);
   if (retired) await rm(retired, { recursive: true, force: true });
 }

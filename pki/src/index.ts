@@ -1,5 +1,5 @@
 export * from './errors.js';
-export { writeFileAtomic, createDirectoryAtomic } from './atomic-fs.js';
+export { writeFileAtomic, createDirectoryAtomic, fsyncDirectory } from './atomic-fs.js';
 export { encryptPrivateKey, decryptPrivateKey, MIN_PASSPHRASE_LENGTH } from './key-encryption.js';
 export {
   isValidDnsName,

@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { fsyncDirectory } from '@sovereign/pki';
 import { AuditExportError } from './audit-errors.js';
 import { toCef, toJsonLine, toOcsfLine } from './audit-formats.js';
 import { type AuditRecord, canonicalJson } from './audit-record.js';
@@ -286,15 +287,6 @@ async function exists(path: string): Promise<boolean> {
       throw error;
     },
   );
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

@@ -7,27 +7,6 @@ import { CONTROLLER_VERSION } from '../version.js';
  * so that no value, whatever it holds, can add a line, a header field or a key.
  */
 
-/** The keys of an exported line in canonical (sorted) order, leafHash included. */
-export const EXPORT_LINE_KEYS = [
-  'action',
-  'actorId',
-  'actorType',
-  'details',
-  'leafHash',
-  'orgId',
-  'outcome',
-  'paramsDigest',
-  'prevHash',
-  'reason',
-  'requestId',
-  'seq',
-  'sourceIp',
-  'target',
-  'time',
-  'userAgent',
-  'workspaceId',
-] as const satisfies readonly (keyof AuditRecord)[];
-
 /**
  * exportLine(record), several times faster: every field is a string, a number or null,
  * so canonical JSON is JSON.stringify over an object whose keys are written in sorted order.
