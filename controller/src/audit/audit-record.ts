@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
+
+export { canonicalJson };
 
 /**
  * One audit record as it is stored, exported (one JSON line each) and verified offline.
@@ -66,23 +69,6 @@ export const AUDIT_RECORD_FIELDS = [
 ] as const satisfies readonly Exclude<keyof AuditRecord, 'leafHash'>[];
 
 export type UnhashedAuditRecord = Omit<AuditRecord, 'leafHash'>;
-
-/**
- * Canonical JSON: object keys sorted by code unit, no whitespace, JSON.stringify's string
- * escaping (which escapes every C0 control character, so CR and LF never split a line).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value))
-      throw new TypeError('canonical JSON has no NaN or Infinity');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /** The bytes a record's leaf hash covers: its canonical JSON without leafHash. */
 export function leafData(record: UnhashedAuditRecord): Buffer {

@@ -1,20 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import { canonicalJson } from '../audit/audit-record.js';
+import { canonicalJson } from '../canonical-json.js';
 import type { Db } from '../store/database.js';
 import type { SecretBox } from '../vault/secret-box.js';
 import { badRequest, ProblemError } from './problem.js';
-import type { RouteResponse } from './route.js';
+import type { IdempotencyClaim } from './route.js';
 
 /** How long a finished create answers replays, and how long a claim in progress blocks its key. */
 const KEEP_MS = 24 * 60 * 60 * 1000;
 const PENDING_MS = 60 * 1000;
 const KEY_PATTERN = /^[\x21-\x7E]{8,255}$/;
-
-export type IdempotencyClaim =
-  | { kind: 'none' }
-  | { kind: 'replay'; response: RouteResponse }
-  | { kind: 'claimed'; complete(response: RouteResponse): void; release(): void };
 
 /**
  * `Idempotency-Key` on creates (POST): the first request with a key runs and its answer

@@ -3,7 +3,6 @@ import { pipeline } from 'node:stream/promises';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../rbac/roles.js';
-import type { IdempotencyClaim } from './idempotency.js';
 import { badRequest, ProblemError } from './problem.js';
 
 /**
@@ -118,6 +117,12 @@ async function sendFile(res: Response, status: number, file: NonNullable<RouteRe
     await file.done?.();
   }
 }
+
+/** What an Idempotency-Key on a create turned out to be (http/idempotency.ts keeps them). */
+export type IdempotencyClaim =
+  | { kind: 'none' }
+  | { kind: 'replay'; response: RouteResponse }
+  | { kind: 'claimed'; complete(response: RouteResponse): void; release(): void };
 
 /** What every route runs through besides its own handler. */
 export interface RouteMiddleware {
