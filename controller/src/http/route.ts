@@ -160,8 +160,12 @@ async function runHandler(
 
 export function mountRoutes(router: Router, routes: readonly RouteDefinition[], middleware: RouteMiddleware): void {
   const { audit } = middleware;
+  // One router layer per path with its methods on it: express tries layers one by one.
+  const paths = new Map<string, ReturnType<Router['route']>>();
   for (const route of routes) {
-    router[route.method](route.path, async (req: Request, res: Response) => {
+    let layer = paths.get(route.path);
+    if (!layer) paths.set(route.path, (layer = router.route(route.path)));
+    layer[route.method](async (req: Request, res: Response) => {
       const note: AuditNote = {};
       let principal: Principal | undefined;
       let result: RouteResponse | undefined;

@@ -1,6 +1,6 @@
 import { unauthenticated } from '../http/problem.js';
 import type { Principal } from '../rbac/roles.js';
-import { AuthenticationMemo } from './authentication-memo.js';
+import { StoreMemo } from '../store/store-memo.js';
 import { type IdentityConfig, MINUTE_MS } from './identity-config.js';
 import type { IdentityDal, OrgMembership, WorkspaceMembership } from './identity-dal.js';
 import type { UserRow } from './identity-types.js';
@@ -64,7 +64,7 @@ export function authenticationFactory({
    * with the request; nothing outlives it.
    */
   const loadedFor = new WeakMap<Principal, LoadedIdentity>();
-  const memo = new AuthenticationMemo<Authentication>(dal.storeVersion);
+  const memo = new StoreMemo<Authentication>(dal.storeVersion);
   /** when the first of a principal's support grants ends: its rights change then without any write */
   const grantsEndMs = new WeakMap<Principal, number>();
 

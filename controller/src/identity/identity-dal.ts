@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { conflict } from '../http/problem.js';
 import type { OrgRole, WorkspaceRole } from '../rbac/roles.js';
 import type { Db } from '../store/database.js';
+import { storeVersionOf } from '../store/store-memo.js';
 import type { ApiTokenRow, NewUserRow, SessionRow, UserRow } from './identity-types.js';
 
 /**
@@ -55,9 +56,6 @@ export interface SupportGrant {
 
 export function identityDal(db: Db) {
   const userById = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
-  // data_version moves when another connection commits; total_changes() when this one writes
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  const totalChanges = db.prepare('SELECT total_changes()').pluck();
   const userByEmail = db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?');
   const countFailedLogin = db.prepare<[string], { failed_logins: number }>(
     'UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins',
@@ -146,7 +144,7 @@ export function identityDal(db: Db) {
     insertSession: (row: SessionRow) => void insertSession.run(row),
     sessionByHash: (hash: string) => sessionByHash.get(hash),
     /** Changes whenever anything in the store may have changed since the last call. */
-    storeVersion: () => `${String(dataVersion.get())}:${String(totalChanges.get())}`,
+    storeVersion: storeVersionOf(db),
     touchSession: (hash: string, at: string) => void touchSession.run(at, hash),
     markSessionMfaVerified: (hash: string) => void markSessionMfaVerified.run(hash),
     deleteSession: (hash: string) => void deleteSession.run(hash),

@@ -1,4 +1,5 @@
 import type { Db } from '../store/database.js';
+import { StoreMemo, storeVersionOf } from '../store/store-memo.js';
 import type { OrgRole, WorkspaceRole } from '../rbac/roles.js';
 
 export interface OrgRow {
@@ -60,6 +61,10 @@ const GRANT_COLUMNS = 'g.id, g.org_id, g.user_id, u.email, g.granted_by, g.expir
  * another tenant finds nothing.
  */
 export function tenancyDalFactory(db: Db) {
+  // the reads every tenant request makes, remembered until the store changes (store/store-memo.ts)
+  const version = storeVersionOf(db);
+  const orgs = new StoreMemo<OrgRow | undefined>(version);
+  const workspacePages = new StoreMemo<WorkspaceRow[]>(version);
   const sql = {
     orgById: db.prepare<[string], OrgRow>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE id = ?`),
     deleteOrg: db.prepare<[string]>("DELETE FROM orgs WHERE id = ? AND kind = 'customer'"),
@@ -163,7 +168,7 @@ export function tenancyDalFactory(db: Db) {
   };
 
   return {
-    findOrg: (id: string) => sql.orgById.get(id),
+    findOrg: (id: string) => orgs.through(id, Date.now(), () => sql.orgById.get(id)),
     findOrgByName: (name: string) => sql.orgByName.get(name),
     insertOrg: (org: { id: string; name: string; mfaRequired: boolean; createdAt: string }) =>
       sql.insertOrg.run(org.id, org.name, org.mfaRequired ? 1 : 0, org.createdAt),
@@ -193,7 +198,10 @@ export function tenancyDalFactory(db: Db) {
 
     findWorkspace: (orgId: string, workspaceId: string) => sql.workspace.get(orgId, workspaceId),
     findWorkspaceByName: (orgId: string, name: string) => sql.workspaceByName.get(orgId, name),
-    listWorkspaces: (orgId: string, page: PageArgs) => sql.workspacesOfOrg.all(orgId, page.after, page.fetch),
+    listWorkspaces: (orgId: string, page: PageArgs) =>
+      workspacePages.through(`${orgId}/${page.after}/${page.fetch}`, Date.now(), () =>
+        sql.workspacesOfOrg.all(orgId, page.after, page.fetch),
+      ),
     listWorkspacesOfMember: (orgId: string, userId: string, page: PageArgs) =>
       sql.workspacesOfMember.all(orgId, userId, page.after, page.fetch),
     insertWorkspace: (ws: { id: string; orgId: string; name: string; description: string; createdAt: string }) =>

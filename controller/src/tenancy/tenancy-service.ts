@@ -226,7 +226,8 @@ export function tenancyServiceFactory({ db, users, orgKeys, now = () => new Date
     /** Org admins, platform admins and granted support see every workspace; others see those they belong to. */
     listWorkspaces(principal: Principal, orgId: string, page: PageQuery): Page<WorkspaceView> {
       authorize(principal, 'org.read', orgScope(orgId), 'org');
-      requireOrg(orgId);
+      // a member's org exists (memberships go with it); others may name one that does not
+      if (!principal.orgRoles.has(orgId)) requireOrg(orgId);
       const rows = isAllowed(principal, 'workspace.read', orgScope(orgId))
         ? dal.listWorkspaces(orgId, pageArgs(page))
         : dal.listWorkspacesOfMember(orgId, principal.userId, pageArgs(page));

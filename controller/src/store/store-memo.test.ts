@@ -1,12 +1,12 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { AuthenticationMemo } from './authentication-memo.js';
-import { identityHarness } from './test-support/harness.js';
+import { identityHarness } from '../identity/test-support/harness.js';
+import { StoreMemo } from './store-memo.js';
 
-describe('the authentication memo', () => {
+describe('the store memo', () => {
   it('forgets an entry when the store changes, when it expires, and after a few seconds', () => {
     let version = 1;
-    const memo = new AuthenticationMemo<string>(() => String(version));
+    const memo = new StoreMemo<string>(() => String(version));
     memo.set('a', 'principal', 0, 10_000);
     expect(memo.get('a', 1_000)).toBe('principal');
     version += 1;
