@@ -5,6 +5,7 @@ import { vaultAuditKeys } from './audit/audit-keys.js';
 import { auditRoutes } from './audit/audit-routes.js';
 import { auditServiceFactory } from './audit/audit-service.js';
 import { requestAudit } from './audit/request-audit.js';
+import { catalogRoutes, catalogServiceFactory } from './catalog/index.js';
 import { createApp } from './http/app.js';
 import { idempotencyStore } from './http/idempotency.js';
 import type { RouteDefinition } from './http/route.js';
@@ -70,6 +71,7 @@ export function createControllerApp(options: ControllerAppOptions) {
     ...clock,
   });
   const secrets = secretsServiceFactory({ db, box: secretBox, ...clock });
+  const catalog = catalogServiceFactory({ db, ...clock });
   const audit = auditServiceFactory({ log: auditLog, keys: auditKeys });
   const idempotency = idempotencyStore(db, secretBox, now);
   const oidc = options.oidc
@@ -81,6 +83,7 @@ export function createControllerApp(options: ControllerAppOptions) {
     ...oidcRoutes(oidc, identity),
     ...tenancyRoutes(tenancy),
     ...secretsRoutes(secrets),
+    ...catalogRoutes(catalog),
     ...auditRoutes(audit),
   ];
   const app = createApp({
@@ -95,5 +98,5 @@ export function createControllerApp(options: ControllerAppOptions) {
     idempotency,
     ...(options.authRateLimit ? { authRateLimit: options.authRateLimit } : {}),
   });
-  return { app, routes, identity, tenancy, secrets, auditLog, idempotency };
+  return { app, routes, identity, tenancy, secrets, catalog, auditLog, idempotency };
 }

@@ -98,11 +98,46 @@ beforeAll(async () => {
   tenants.b.grantId = grantB.body.id ?? grantB.body.grant?.id;
   tenants.a.cookies['platform-support (granted by A)'] = supportA.cookie;
   tenants.a.cookies.auditor = (await platformUser('auditor@operator.example', 'auditor')).cookie;
+  // catalog profiles belong to the platform, not to a tenant: every tenant role is refused them
+  for (const [base, body] of Object.entries(PROFILE_SAMPLES)) {
+    const created = await agent
+      .post(`/api/v1/${base}`)
+      .set('cookie', platformAdmin)
+      .send({ slug: 'cross-tenant', ...body });
+    expect(created.status, created.text).toBe(201);
+    profileIds[base] = created.body.id;
+  }
 }, 120_000);
+
+/** Paths whose `:id` is a catalog profile's rather than an API token's. */
+const profileIds: Record<string, string> = {};
+const idFor = (path: string, tokenId: string) => profileIds[path.split('/')[1] ?? ''] ?? tokenId;
+
+const PROFILE_SAMPLES = {
+  'compute-profiles': {
+    name: 'Intruder',
+    flavor: 'namespace',
+    gpu: { model: 'NVIDIA H200', count: 1 },
+    cpu: 1,
+    memoryGiB: 1,
+    storageGB: 1,
+    cost: { currency: 'USD', amount: '1.00', per: 'hour' },
+  },
+  'service-profiles': {
+    type: 'notebook',
+    name: 'Intruder',
+    inputsSchema: { type: 'object' },
+    charts: [],
+    images: [],
+    computeProfileIds: [],
+  },
+} satisfies Record<string, Record<string, unknown>>;
 
 /** A valid body for each write, so that a refusal is the authorization's, not the validator's. */
 function sampleBody(method: string, path: string): Record<string, unknown> | undefined {
   const bodies: Record<string, Record<string, unknown>> = {
+    'put /compute-profiles/:id': PROFILE_SAMPLES['compute-profiles'],
+    'put /service-profiles/:id': PROFILE_SAMPLES['service-profiles'],
     'patch /orgs/:org': { name: 'Renamed Org' },
     'post /orgs/:org/users': { firstName: 'New', lastName: 'User', email: 'new-user@x.example', role: 'member' },
     'patch /orgs/:org/users/:user': { role: 'org-admin' },
@@ -116,6 +151,10 @@ function sampleBody(method: string, path: string): Record<string, unknown> | und
     },
     'patch /orgs/:org/workspaces/:ws/members/:user': { role: 'workspace-admin' },
     'put /orgs/:org/secrets/:name': { type: 'registry', value: 'intruder' },
+    'post /compute-profiles/:id/publish': { to: 'all' },
+    'post /compute-profiles/:id/unpublish': {},
+    'post /service-profiles/:id/publish': { to: 'all' },
+    'post /service-profiles/:id/unpublish': {},
     'post /orgs/:org/support-access': {
       userId: 'usr_aaaaaaaaaaaaaaaa',
       expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
@@ -165,8 +204,11 @@ describe('no cross-tenant access', () => {
         for (const { foreign, ids } of substitutions) {
           if (!foreign.some((name) => route.path.includes(`:${name}`))) continue;
           const url = `/api/v1${route.path
-            .replace(/:(org|ws|user|grant|id)\b/g, (_, name: keyof typeof ids) => String(ids[name]))
-            .replace(':name', 'registry')}`;
+            .replace(/:(org|ws|user|grant|id)\b/g, (_, name: keyof typeof ids) =>
+              name === 'id' ? idFor(route.path, String(ids.id)) : String(ids[name]),
+            )
+            .replace(':name', 'registry')
+            .replace(':version', '1')}`;
           const body = sampleBody(route.method, route.path);
           const call = agent[route.method](url).set('cookie', cookie);
           const response = await (body ? call.send(body) : call);

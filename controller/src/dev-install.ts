@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { encryptPrivateKey, initPki, openCertificateAuthority, PKI_FILES, writeFileAtomic } from '@sovereign/pki';
 import { stringify as toYaml } from 'yaml';
 import { bootstrapOperator } from './bootstrap.js';
+import { loadDefaultCatalog } from './catalog/index.js';
 import { ConfigError, configPath, type ControllerConfig, resolveInstallPath } from './config/controller-config.js';
 import { migrate, openDatabase } from './store/database.js';
 import { MIGRATIONS } from './store/migrations.js';
@@ -29,7 +30,7 @@ export const DEV_SHARES_FILE = 'config/dev-unseal-shares.txt';
 /**
  * A development install directory, so that the controller runs before the installer
  * exists: a private PKI, the controller's certificate, config, a migrated store, the
- * operator org, a platform admin, and a vault (5 shares, threshold 3) that holds the PKI
+ * operator org, a platform admin, the default catalog, and a vault (5 shares, threshold 3) that holds the PKI
  * intermediate's key. Passphrases sit in 0600 files under config/: acceptable for
  * development only. With `devAutoUnseal` the shares are written beside the vault too and
  * the controller unseals itself at start, which is what the demo needs and what no real
@@ -93,6 +94,8 @@ export async function initDevInstall(
   try {
     migrate(db, MIGRATIONS);
     const admin = await bootstrapOperator(db, { email: DEV_ADMIN_EMAIL, firstName: 'Platform', lastName: 'Admin' });
+    // the same SKUs and services an installed controller offers, published to every org
+    loadDefaultCatalog(db);
     await reconcileOrgKeys(vault, db);
     return {
       url: `https://127.0.0.1:${apiPort}`,

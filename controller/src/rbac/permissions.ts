@@ -27,6 +27,8 @@ export const ACTIONS = [
   'secret.read',
   'secret.write',
   'vault.manage',
+  'catalog.manage',
+  'catalog.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -38,6 +40,7 @@ type AnyRole = PlatformRole | OrgRole | WorkspaceRole | 'support-grant';
 
 const READ_ORG: Action[] = [
   'org.read',
+  'catalog.read',
   'org.users.read',
   'org.support.read',
   'workspace.read',
@@ -67,7 +70,8 @@ export const PERMISSIONS: Readonly<Record<AnyRole, readonly Action[]>> = {
     'secret.read',
     'secret.write',
   ],
-  member: ['org.read'],
+  // workspace members are org members too: this is how they see their org's catalog
+  member: ['org.read', 'catalog.read'],
   'workspace-admin': [
     'workspace.read',
     'workspace.update',

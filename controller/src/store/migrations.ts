@@ -178,4 +178,36 @@ export const MIGRATIONS: readonly Migration[] = [
     `),
   // Lists page by id within an org: an index in that order spares a sort per page.
   (db) => db.exec('CREATE INDEX workspaces_by_org_and_id ON workspaces (org_id, id)'),
+  // The catalog: compute and service profiles, each an append-only list of versions (running
+  // instances keep theirs), published to every org or to the orgs listed.
+  (db) =>
+    db.exec(`
+      CREATE TABLE catalog_profiles (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('compute', 'service')),
+        slug TEXT NOT NULL,
+        latest_version INTEGER NOT NULL,
+        published TEXT NOT NULL DEFAULT 'none' CHECK (published IN ('none', 'all', 'orgs')),
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (kind, slug)
+      );
+      CREATE TABLE catalog_profile_versions (
+        profile_id TEXT NOT NULL REFERENCES catalog_profiles(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        name TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (profile_id, version)
+      );
+      CREATE TRIGGER catalog_profile_versions_immutable BEFORE UPDATE ON catalog_profile_versions
+        BEGIN SELECT RAISE(ABORT, 'profile versions are immutable'); END;
+      CREATE TABLE catalog_publication_orgs (
+        profile_id TEXT NOT NULL REFERENCES catalog_profiles(id) ON DELETE CASCADE,
+        org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+        PRIMARY KEY (profile_id, org_id)
+      );
+      CREATE INDEX catalog_publication_orgs_by_org ON catalog_publication_orgs (org_id, profile_id);
+    `),
 ];

@@ -146,7 +146,7 @@ const SERVICE_METHODS: Partial<Record<Action, { scope: 'platform' | 'orgA' | 'ws
 };
 /** listOrgs filters instead of refusing: holders of this action see every org. */
 const FILTERING_ACTION: Action = 'org.list-all';
-/** Actions of the table that other domains enforce (instances and services, audit). */
+/** Actions of the table that other domains enforce (instances and services, audit, secrets, vault, catalog). */
 const OWNED_ELSEWHERE: readonly Action[] = [
   'workspace.resources.read',
   'workspace.resources.write',
@@ -155,6 +155,8 @@ const OWNED_ELSEWHERE: readonly Action[] = [
   'secret.read',
   'secret.write',
   'vault.manage',
+  'catalog.manage',
+  'catalog.read',
 ];
 
 async function outcome(run: () => unknown): Promise<'allowed' | number> {
@@ -183,7 +185,7 @@ describe('the permission table', () => {
     expect(PERMISSIONS['collaborator-ro'].filter((action) => writes.includes(action))).toEqual([]);
     expect(PERMISSIONS['collaborator-rw']).toContain('workspace.resources.write');
     expect(PERMISSIONS['workspace-admin']).not.toContain('workspace.delete');
-    expect(PERMISSIONS.member).toEqual(['org.read']);
+    expect(PERMISSIONS.member).toEqual(['org.read', 'catalog.read']);
     // the audit trail: the security team, the operator, and each org's admins for their own org
     const readers = (Object.keys(PERMISSIONS) as Role[]).filter((role) => PERMISSIONS[role].includes('audit.read'));
     expect(readers.sort()).toEqual(['auditor', 'org-admin', 'platform-admin']);
