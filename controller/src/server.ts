@@ -100,7 +100,7 @@ export async function startController(
     const keys = await reconcileOrgKeys(vault, db);
     logger.info({ ...keys, term: vault.status().term }, 'vault unsealed');
   });
-  vault.onSeal(() => logger.warn('vault sealed'));
+  vault.onSeal(() => logger.info('vault sealed'));
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });

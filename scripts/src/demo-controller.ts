@@ -82,6 +82,14 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
         workspace.status === 201,
         `HTTP ${workspace.status} ${workspace.body.name ?? ''}`,
       ) && ok;
+    const catalog = await call(`${api}/catalog?org=${onboarded.body.org?.id}`, ca, 'GET', undefined, aliceCookie);
+    const sizes = (catalog.body.computeProfiles ?? []) as { name: string }[];
+    ok =
+      report(
+        'tenant sees the catalog',
+        catalog.status === 200 && sizes.length >= 5,
+        `${sizes.map((profile) => profile.name).join(', ')}; ${catalog.body.serviceProfiles?.length ?? 0} service profiles`,
+      ) && ok;
     const trail = await call(`${api}/audit?limit=500`, ca, 'GET', undefined, admin.cookie);
     ok =
       report(

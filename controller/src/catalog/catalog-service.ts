@@ -43,6 +43,10 @@ export const toCatalogItem = <K extends ProfileKind>(row: ProfileRow): Kinds[K][
     updatedAt: row.version_created_at,
   }) as Kinds[K]['item'];
 
+/** The vending machine's order: smallest first (GPUs, then CPUs), then by name. */
+const bySize = (a: ComputeCatalogItem, b: ComputeCatalogItem) =>
+  (a.gpu.count ?? 0) - (b.gpu.count ?? 0) || a.cpu - b.cpu || a.name.localeCompare(b.name);
+
 /**
  * The catalog: compute profiles (SKUs) and service profiles, versioned and published by the
  * platform admin, read per org by its members. Every method authorizes first; every change
@@ -176,7 +180,10 @@ export function catalogServiceFactory({ db, now = () => new Date() }: CatalogSer
       const rows = dal.listVisibleTo(orgId);
       return {
         orgId,
-        computeProfiles: rows.filter((row) => row.kind === 'compute').map((row) => toCatalogItem<'compute'>(row)),
+        computeProfiles: rows
+          .filter((row) => row.kind === 'compute')
+          .map((row) => toCatalogItem<'compute'>(row))
+          .sort(bySize),
         serviceProfiles: rows.filter((row) => row.kind === 'service').map((row) => toCatalogItem<'service'>(row)),
       };
     },
