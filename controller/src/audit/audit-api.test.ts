@@ -93,11 +93,13 @@ describe('the audit trail of the API', () => {
       actorType: 'token',
       actorId: token.body.id,
     });
-    expect(records.find((r) => r.action === 'orgs.read' || r.target === `orgs/${globex.orgId}`)).toMatchObject({
-      outcome: 'denied',
-      reason: 'not_found',
-      actorId: acme.adminId,
-    });
+    const probe = records.find((r) => r.target === `orgs/${globex.orgId}`);
+    expect(probe).toMatchObject({ outcome: 'denied', reason: 'not_found', actorId: acme.adminId });
+    // the prober's event: kept out of Globex's own view, the org asked for in the details
+    expect((probe as unknown as { orgId: string | null }).orgId).toBeNull();
+    expect(JSON.parse(probe?.details ?? '{}')).toEqual({ requestedOrg: globex.orgId });
+    const globexView = await h.agent.get(`/api/v1/audit?org=${globex.orgId}`).set('cookie', globex.admin);
+    expect(JSON.stringify(globexView.body)).not.toContain(acme.adminId);
   });
 
   it('shows everything to auditors and platform admins, only their own org to org admins, nothing to others', async () => {

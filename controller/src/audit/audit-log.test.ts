@@ -69,6 +69,23 @@ describe('the audit log', () => {
     expect(() => db.prepare('DELETE FROM audit_records').run()).toThrow(/append-only/);
     expect(() => db.prepare("UPDATE audit_checkpoints SET note = ''").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM audit_checkpoints').run()).toThrow(/append-only/);
+    const copy = db.prepare('SELECT * FROM audit_records WHERE seq = 1').get() as Record<string, unknown>;
+    expect(() =>
+      db
+        .prepare(
+          `INSERT OR REPLACE INTO audit_records (${Object.keys(copy).join(', ')}) VALUES (${Object.keys(copy)
+            .map(() => '?')
+            .join(', ')})`,
+        )
+        .run(...Object.values({ ...copy, outcome: 'denied' })),
+    ).toThrow(/append-only/);
+    expect(() =>
+      db
+        .prepare(
+          "INSERT OR REPLACE INTO audit_checkpoints SELECT tree_size, root_hash, time, '' FROM audit_checkpoints",
+        )
+        .run(),
+    ).toThrow(/append-only/);
     expect(db.prepare('SELECT COUNT(*) FROM audit_records').pluck().get()).toBe(1);
   });
 
@@ -140,5 +157,36 @@ describe('the audit log', () => {
     expect(log.list({ outcome: 'denied' }, 10).map((r) => r.seq)).toEqual([2]);
     expect(log.list({ beforeSeq: 3 }, 1).map((r) => r.seq)).toEqual([2]);
     expect(log.list({ action: 'auth_%' }, 10)).toEqual([]);
+  });
+});
+
+describe('the audit log under hostile or failing conditions', () => {
+  it('records a request whose body nests thousands of levels deep', async () => {
+    const { log } = freshLog();
+    let deep: unknown = 'x';
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    const record = await log.append({ ...event(1), params: { body: { x: deep } } });
+    expect(record.paramsDigest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keeps working after a checkpoint could not be written', async () => {
+    const { db, log } = freshLog({ checkpointEvery: 2 });
+    db.exec("CREATE TEMP TRIGGER full BEFORE INSERT ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    for (let n = 0; n < 3; n++) await log.append(event(n));
+    expect(log.writable()).toBe(true);
+    db.exec('DROP TRIGGER full');
+    await log.append(event(3));
+    expect(log.checkpoints(100)).toHaveLength(1);
+  });
+
+  it('exports page by page, so writes go on while an export reads', async () => {
+    const { log } = freshLog();
+    for (let n = 0; n < 25; n++) await log.append(event(n));
+    const seqs: number[] = [];
+    for (const record of log.iterate({}, 25)) {
+      seqs.push(record.seq);
+      if (record.seq === 1) await log.append(event(99)); // would throw "connection is busy" under an open cursor
+    }
+    expect(seqs).toEqual(Array.from({ length: 25 }, (_, n) => n + 1));
   });
 });

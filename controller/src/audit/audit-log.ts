@@ -56,6 +56,8 @@ export interface AuditQuery {
   to?: string;
   /** newest-first paging: only records with seq below this */
   beforeSeq?: number;
+  /** oldest-first paging: only records with seq above this */
+  afterSeq?: number;
 }
 
 export interface AuditLogOptions {
@@ -73,8 +75,10 @@ export class AuditUnavailableError extends Error {
 }
 
 const MAX_BATCH = 5000;
+const ITERATE_PAGE = 10_000;
 const MAX_HELD = 100_000;
 const USER_AGENT_MAX = 256;
+const MAX_DIGEST_DEPTH = 32;
 const REDACTED_KEYS = /pass|secret|token|totp|code|share|value|key|credential/i;
 
 interface Waiting {
@@ -123,14 +127,19 @@ export const recordOfRow = (row: AuditRow): AuditRecord => ({
   leafHash: row.leaf_hash,
 });
 
-/** Replaces every value under a secret-looking key, at any depth, before digesting. */
-function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
+/**
+ * Replaces every value under a secret-looking key before digesting. Bodies are recorded even
+ * when validation refused them, so depth is bounded: a deeply nested body must not overflow
+ * the stack and cost the request its audit record.
+ */
+function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DIGEST_DEPTH) return '[too deep]';
+  if (Array.isArray(value)) return value.map((inner) => redact(inner, depth + 1));
   return Object.fromEntries(
     Object.entries(value as Record<string, unknown>).map(([key, inner]) => [
       key,
-      REDACTED_KEYS.test(key) ? '[redacted]' : redact(inner),
+      REDACTED_KEYS.test(key) ? '[redacted]' : redact(inner, depth + 1),
     ]),
   );
 }
@@ -156,6 +165,8 @@ export class AuditLog {
   private retryTimer: NodeJS.Timeout | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
+  /** records dropped while the log could not be written and memory was full; recorded on recovery */
+  private lost = 0;
   private lastSeq: number;
   private lastHash: string;
   private readonly frontier = new MerkleFrontier();
@@ -198,7 +209,9 @@ export class AuditLog {
   async stop(): Promise<void> {
     clearInterval(this.checkpointTimer);
     clearTimeout(this.retryTimer);
-    if (this.waiting.length > 0) this.flush();
+    this.retryTimer = undefined;
+    while (this.waiting.length > 0 && this.writable()) this.flush();
+    clearTimeout(this.retryTimer);
     this.checkpoint();
   }
 
@@ -221,7 +234,8 @@ export class AuditLog {
     const record = this.build(entry);
     if (this.failure) {
       // kept for the retry, but the caller learns at once that the log is failing
-      this.waiting.push({ record });
+      if (this.waiting.length < MAX_HELD) this.waiting.push({ record });
+      else this.lost += 1;
       return Promise.reject(new AuditUnavailableError(`the audit log cannot be written: ${this.failure.message}`));
     }
     return new Promise((resolve, reject) => {
@@ -291,6 +305,7 @@ export class AuditLog {
       return;
     }
     this.failure = undefined;
+    if (this.lost > 0) this.recordLoss();
     this.lastSeq += records.length;
     this.lastHash = prevHash;
     for (const record of records) this.frontier.append(Buffer.from(record.leafHash, 'hex'));
@@ -308,12 +323,28 @@ export class AuditLog {
     const failed = new AuditUnavailableError(`the audit log cannot be written: ${error.message}`);
     for (const item of batch) item.reject?.(failed);
     const kept = batch.map(({ record }) => ({ record }));
-    this.waiting.unshift(...kept.slice(Math.max(0, kept.length + this.waiting.length - MAX_HELD)));
+    const dropped = Math.max(0, kept.length + this.waiting.length - MAX_HELD);
+    this.lost += dropped;
+    this.waiting.unshift(...kept.slice(dropped));
     this.retryTimer ??= setTimeout(() => {
       this.retryTimer = undefined;
       this.flush();
     }, this.retryMs);
     this.retryTimer.unref();
+  }
+
+  /** The one trace of records that memory could not hold during an outage: how many. */
+  private recordLoss(): void {
+    const count = this.lost;
+    this.lost = 0;
+    const record = this.build({
+      actorType: 'system',
+      action: 'audit.records_lost',
+      outcome: 'failure',
+      details: { count },
+    });
+    this.waiting.unshift({ record });
+    this.queueFlush();
   }
 
   /** Signs a checkpoint over the whole log when there is something new and the vault is unsealed. */
@@ -333,8 +364,8 @@ export class AuditLog {
         .prepare('INSERT INTO audit_checkpoints (tree_size, root_hash, time, note) VALUES (?, ?, ?, ?)')
         .run(this.lastSeq, rootHash.toString('hex'), time, signer.sign(body));
       this.lastCheckpointSize = this.lastSeq;
-    } catch (error) {
-      this.failure = error as Error;
+    } catch {
+      // the records are safe; the next checkpoint (N records or M seconds on) covers them too
     }
   }
 
@@ -348,10 +379,21 @@ export class AuditLog {
   }
 
   /** Oldest first, for exports. */
+  /**
+   * Oldest first, for exports, a page at a time: an open SQLite cursor would hold the one
+   * connection busy, and every write (this log's own flushes first) would fail meanwhile.
+   */
   *iterate(query: AuditQuery, upToSeq: number): Generator<AuditRecord> {
-    const { where, values } = whereOf({ ...query, beforeSeq: upToSeq + 1 });
-    const statement = this.db.prepare(`SELECT * FROM audit_records ${where} ORDER BY seq`);
-    for (const row of statement.iterate(...values)) yield recordOfRow(row as AuditRow);
+    let after = 0;
+    for (;;) {
+      const { where, values } = whereOf({ ...query, afterSeq: after, beforeSeq: upToSeq + 1 });
+      const rows = this.db
+        .prepare(`SELECT * FROM audit_records ${where} ORDER BY seq LIMIT ?`)
+        .all(...values, ITERATE_PAGE) as AuditRow[];
+      for (const row of rows) yield recordOfRow(row);
+      if (rows.length < ITERATE_PAGE) return;
+      after = (rows.at(-1) as AuditRow).seq;
+    }
   }
 
   readAfter(seq: number, limit: number): AuditRecord[] {
@@ -402,5 +444,6 @@ function whereOf(query: AuditQuery): { where: string; values: (string | number)[
   add('time >= ?', query.from);
   add('time < ?', query.to);
   add('seq < ?', query.beforeSeq);
+  add('seq > ?', query.afterSeq);
   return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', values };
 }

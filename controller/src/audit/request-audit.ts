@@ -3,6 +3,7 @@ import { ProblemError } from '../http/problem.js';
 import type { RouteAudit, RouteDefinition, RouteEvent } from '../http/route.js';
 import { type AuditEntry, type AuditLog, AuditUnavailableError } from './audit-log.js';
 import type { AuditOutcome } from './audit-record.js';
+import { canSeeOrg } from '../rbac/permissions.js';
 
 const CHANGES = new Set(['post', 'put', 'patch', 'delete']);
 const VERB: Record<string, string> = { post: 'create', put: 'put', patch: 'update', delete: 'delete' };
@@ -26,10 +27,11 @@ function outcomeOf(status: number, problem: ProblemError | undefined): AuditOutc
   return status < 400 ? 'success' : 'failure';
 }
 
-/** orgs/org_x/workspaces/ws_y, plus the id a create returned. */
+/** orgs/org_x/workspaces/ws_y, plus the id a create returned (`{id}`, or the onboarded `{org}` or `{user}`). */
 function targetOf(req: Request, body: unknown): string {
   const path = req.path.replace(/^\/+/, '');
-  const created = (body as { id?: unknown } | undefined)?.id;
+  const answer = body as { id?: unknown; org?: { id?: unknown }; user?: { id?: unknown } } | undefined;
+  const created = answer?.id ?? answer?.org?.id ?? answer?.user?.id;
   return typeof created === 'string' && req.method === 'POST' ? `${path}/${created}` : path;
 }
 
@@ -56,11 +58,15 @@ export function requestAudit(log: AuditLog, now: () => Date = () => new Date()):
     const { req, principal, note } = event;
     const params = req.params as Record<string, string>;
     const viaToken = principal?.via === 'token';
+    // A probe of another tenant's ids is the prober's event, not that tenant's: it is kept out
+    // of the org's own view (auditors still see it, with the org asked for in the details).
+    const requestedOrg = note.orgId ?? params.org ?? null;
+    const foreignProbe = requestedOrg !== null && principal !== undefined && !canSeeOrg(principal, requestedOrg);
     return {
       actorType: note.actorType ?? (principal ? (viaToken ? 'token' : 'user') : 'anonymous'),
       actorId: note.actorId ?? (viaToken ? (principal?.tokenId ?? null) : (principal?.userId ?? null)),
-      orgId: note.orgId ?? params.org ?? null,
-      workspaceId: params.ws ?? null,
+      orgId: foreignProbe ? null : requestedOrg,
+      workspaceId: foreignProbe ? null : (params.ws ?? null),
       action,
       target: targetOf(req, event.responseBody),
       outcome: outcomeOf(event.status, event.problem),
@@ -69,7 +75,11 @@ export function requestAudit(log: AuditLog, now: () => Date = () => new Date()):
       userAgent: stringOrNull(req.headers['user-agent']),
       requestId: req.id,
       params: { path: req.params, query: req.query, body: req.body as unknown },
-      details: { ...(viaToken && principal ? { userId: principal.userId } : {}), ...note.details },
+      details: {
+        ...(viaToken && principal ? { userId: principal.userId } : {}),
+        ...(foreignProbe ? { requestedOrg } : {}),
+        ...note.details,
+      },
       ...(note.sensitive ? { sensitive: note.sensitive } : {}),
     };
   }

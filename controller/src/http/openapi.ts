@@ -39,7 +39,7 @@ export function buildOpenApi(routes: readonly RouteDefinition[], version: string
         });
       }
     }
-    if (route.method === 'post' && route.auth === 'user')
+    if (route.method === 'post' && route.auth === 'user' && route.responses[201])
       parameters.push({
         name: 'Idempotency-Key',
         in: 'header',

@@ -14,7 +14,7 @@ export interface RouteResponse {
   body?: unknown;
   /** an array sends the header once per value (several Set-Cookie) */
   headers?: Record<string, string | string[]>;
-  /** a file sent as the body instead of JSON (downloads); `done` runs once it is sent or abandoned */
+  /** a file sent as the body instead of JSON (downloads); `done` runs once the response has ended, whatever the outcome */
   file?: { path: string; contentType: string; filename: string; done?: () => Promise<void> };
 }
 
@@ -111,11 +111,7 @@ export interface RouteAudit {
 
 async function sendFile(res: Response, status: number, file: NonNullable<RouteResponse['file']>): Promise<void> {
   res.status(status).type(file.contentType).attachment(file.filename);
-  try {
-    await pipeline(createReadStream(file.path), res);
-  } finally {
-    await file.done?.();
-  }
+  await pipeline(createReadStream(file.path), res);
 }
 
 /** What an Idempotency-Key on a create turned out to be (http/idempotency.ts keeps them). */
@@ -138,9 +134,11 @@ async function runHandler(
   context: RouteContext<unknown, unknown, unknown>,
   middleware: RouteMiddleware,
 ): Promise<RouteResponse> {
-  const claim = context.principal
-    ? (middleware.idempotency?.claim(context.principal.userId, context.req) ?? { kind: 'none' })
-    : ({ kind: 'none' } as const);
+  // creates are the routes that answer 201; only they take an Idempotency-Key
+  const claim =
+    context.principal && route.responses[201]
+      ? (middleware.idempotency?.claim(context.principal.userId, context.req) ?? { kind: 'none' })
+      : ({ kind: 'none' } as const);
   if (claim.kind === 'replay') {
     context.audit.details = { ...context.audit.details, idempotentReplay: true };
     return claim.response;
@@ -170,6 +168,8 @@ export function mountRoutes(router: Router, routes: readonly RouteDefinition[], 
       let principal: Principal | undefined;
       let result: RouteResponse | undefined;
       let failure: unknown;
+      // a download's staged file goes when the response ends: sent, abandoned, or refused below
+      res.once('close', () => void result?.file?.done?.());
       try {
         audit?.admit(route, req);
         if (route.body && !req.is('application/json')) {

@@ -59,9 +59,9 @@ export function authenticationFactory({
   const idleMs = config.sessionIdleMinutes * MINUTE_MS;
 
   /**
-   * Within one request only: what each principal was built from, so that /me and the
-   * policy checks do not read the same rows twice. Keyed by the principal object, it goes
-   * with the request; nothing outlives it.
+   * What each principal was built from, so that /me and the policy checks do not read the
+   * same rows twice. Keyed by the principal object, it lives exactly as long as the
+   * principal: one request, or a memoized authentication (see StoreMemo).
    */
   const loadedFor = new WeakMap<Principal, LoadedIdentity>();
   const memo = new StoreMemo<Authentication>(dal.storeVersion);

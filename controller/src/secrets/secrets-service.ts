@@ -49,6 +49,7 @@ export const secretIdentity = (row: { id: string; org_id: string }): RecordIdent
 export function secretsServiceFactory({ db, box, now = () => new Date() }: SecretsServiceDeps) {
   const sql = {
     byName: db.prepare<[string, string], SecretRow>('SELECT * FROM secrets WHERE org_id = ? AND name = ?'),
+    orgExists: db.prepare<[string], number>('SELECT 1 FROM orgs WHERE id = ?').pluck(),
     page: db.prepare<[string, string, number], SecretRow>(
       'SELECT * FROM secrets WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?',
     ),
@@ -70,6 +71,8 @@ export function secretsServiceFactory({ db, box, now = () => new Date() }: Secre
       input: PutSecretInput,
     ): { secret: SecretView; created: boolean } {
       authorize(principal, 'secret.write', { kind: 'org', orgId }, 'org');
+      // a platform admin may name any org id: one that does not exist has no key either
+      if (!sql.orgExists.get(orgId)) throw notFound('org');
       const at = now().toISOString();
       return db
         .transaction(() => {

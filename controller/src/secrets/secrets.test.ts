@@ -74,6 +74,11 @@ describe('integration secrets', () => {
     expect((await put('ok', { type: 'ftp', value: 'x' })).body.detail).toMatch(/body: type/);
     expect((await put('ok', { type: 'generic', value: 'x', extra: 1 })).status).toBe(400);
     expect((await put('ok', { type: 'generic', value: 'x'.repeat(61 * 1024) })).status).toBe(400);
+    const missing = await h.agent
+      .put('/api/v1/orgs/org_aaaaaaaaaaaaaaaa/secrets/registry')
+      .set('cookie', h.platformAdmin)
+      .send({ type: 'generic', value: 'x' });
+    expect(missing.status).toBe(404);
   });
 });
 

@@ -210,4 +210,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX catalog_publication_orgs_by_org ON catalog_publication_orgs (org_id, profile_id);
     `),
+  // INSERT OR REPLACE deletes the row it replaces without firing DELETE triggers: refuse
+  // any insert over an existing audit record or checkpoint too.
+  (db) =>
+    db.exec(`
+      CREATE TRIGGER audit_records_append_only_replace BEFORE INSERT ON audit_records
+        WHEN EXISTS (SELECT 1 FROM audit_records WHERE seq = NEW.seq)
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+      CREATE TRIGGER audit_checkpoints_append_only_replace BEFORE INSERT ON audit_checkpoints
+        WHEN EXISTS (SELECT 1 FROM audit_checkpoints WHERE tree_size = NEW.tree_size)
+        BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+    `),
 ];

@@ -62,8 +62,11 @@ export class StoreMemo<T> {
   through(key: string, atMs: number, read: () => T): T {
     const remembered = this.get(key, atMs);
     if (remembered !== undefined) return remembered;
+    // the version first: a write landing between the two reads then only makes the entry stale
+    const storeVersion = this.storeVersion();
     const value = read();
-    this.set(key, value, atMs);
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(key, { value, storeVersion, validUntil: atMs + MAX_AGE_MS });
     return value;
   }
 }

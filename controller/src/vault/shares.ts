@@ -65,5 +65,10 @@ export async function splitSecret(secret: Uint8Array, shares: number, threshold:
 
 /** Rebuilds the secret; wrong shares yield a wrong secret, which the caller detects. */
 export async function combineShares(shares: readonly ParsedShare[]): Promise<Uint8Array> {
-  return combine(shares.map((share) => Uint8Array.from(share.bytes)));
+  const copies = shares.map((share) => Uint8Array.from(share.bytes));
+  try {
+    return await combine(copies);
+  } finally {
+    for (const copy of copies) copy.fill(0);
+  }
 }

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ProblemError } from '../http/problem.js';
 import { encodeShare, parseShare, ShareError, splitSecret } from './shares.js';
@@ -117,6 +117,17 @@ describe('the vault', () => {
     for (const share of shares.slice(0, 2)) await reopened.submitShare(share);
     expect(reopened.status().term).toBe(2);
     expect(reopened.keyring().decrypt(stored, identity).toString()).toBe('kept');
+  });
+
+  it('keeps the keyring as it was when writing a change fails, so nothing uses a key that is not on disk', async () => {
+    const { vault, path } = await testVault();
+    await rename(path, `${path}.moved`);
+    await mkdir(path); // the sealed file cannot be replaced now
+    await expect(vault.update((keyring) => keyring.rotate())).rejects.toThrow();
+    expect(vault.keyring().term).toBe(1);
+    await rm(path, { recursive: true });
+    await rename(`${path}.moved`, path);
+    expect(await vault.update((keyring) => keyring.rotate())).toBe(2);
   });
 
   it('names a share error by its code', () => {

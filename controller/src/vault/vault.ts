@@ -128,7 +128,9 @@ export class Vault {
       this.entered.push(share);
       if (this.entered.length < this.header.threshold) return false;
 
-      const rootKey = Buffer.from(await combineShares(this.entered));
+      const combined = await combineShares(this.entered);
+      const rootKey = Buffer.from(combined);
+      combined.fill(0);
       this.forgetShares();
       const { header, nonce, sealed } = await readSealedKeyring(this.path);
       const plaintext = openSealed(rootKey, header, nonce, sealed);
@@ -136,8 +138,14 @@ export class Vault {
         rootKey.fill(0);
         throw new UnsealError('the shares entered do not rebuild this vault’s root key; progress was reset');
       }
-      this.ring = Keyring.parse(plaintext);
-      plaintext.fill(0);
+      try {
+        this.ring = Keyring.parse(plaintext);
+      } catch (error) {
+        rootKey.fill(0);
+        throw error;
+      } finally {
+        plaintext.fill(0);
+      }
       this.rootKey = rootKey;
       return true;
     });
@@ -173,12 +181,27 @@ export class Vault {
     return this.ring;
   }
 
-  /** Changes the keyring and writes it, sealed, before resolving. */
+  /**
+   * Changes a copy of the keyring, writes it sealed, and only then puts it in use: a failed
+   * write leaves the keyring as it was, so nothing is ever encrypted with a key that is not
+   * on disk.
+   */
   update<T>(change: (keyring: Keyring) => T): Promise<T> {
     return this.serialized(async () => {
-      const keyring = this.keyring();
-      const result = change(keyring);
-      await writeSealedKeyring(this.path, this.rootKey as Buffer, this.header, keyring.serialize());
+      const current = this.keyring();
+      const serialized = current.serialize();
+      const draft = Keyring.parse(serialized);
+      serialized.fill(0);
+      let result: T;
+      try {
+        result = change(draft);
+        await writeSealedKeyring(this.path, this.rootKey as Buffer, this.header, draft.serialize());
+      } catch (error) {
+        draft.destroy();
+        throw error;
+      }
+      current.destroy();
+      this.ring = draft;
       return result;
     });
   }
