@@ -20,10 +20,10 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
     devAutoUnseal: true,
   });
   const config = await loadControllerConfig(join(workDir, 'controller'));
-  // Quiet request logs while the demo talks; a served controller logs as usual.
+  // Only errors while the demo talks (it reports each step itself); a served controller logs as usual.
   const controller = await startController(join(workDir, 'controller'), {
     ...config,
-    logLevel: serve ? 'info' : 'warn',
+    logLevel: serve ? 'info' : 'error',
   });
   let ok = true;
   try {
