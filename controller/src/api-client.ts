@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ export async function apiTargetOf(dir: string, options: { url?: string; tokenFil
 
 function send(target: ApiTarget, method: string, path: string, body?: unknown) {
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+  return new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(`${target.url}/api/v1${path}`, {
       method,
       ca: target.ca,
@@ -53,7 +54,7 @@ function send(target: ApiTarget, method: string, path: string, body?: unknown) {
   });
 }
 
-async function problemOf(res: import('node:http').IncomingMessage): Promise<ApiCallError> {
+async function problemOf(res: IncomingMessage): Promise<ApiCallError> {
   let text = '';
   for await (const chunk of res) text += String(chunk);
   let detail = text.slice(0, 500);

@@ -81,7 +81,12 @@ export function auditServiceFactory({ log, keys, workDir = tmpdir() }: AuditServ
       const current = signer();
       log.checkpoint();
       const treeSize = log.size;
-      const filter = query.org || query.from || query.to ? { orgId: query.org, from: query.from, to: query.to } : null;
+      // one selection for the records and for the filter the export checkpoint signs
+      const selection = {
+        ...(query.org ? { orgId: query.org } : {}),
+        ...(query.from ? { from: query.from } : {}),
+        ...(query.to ? { to: query.to } : {}),
+      };
       const dir = await mkdtemp(join(workDir, 'sovereign-audit-export-'));
       const path = join(dir, 'audit-export.tar');
       try {
@@ -89,15 +94,8 @@ export function auditServiceFactory({ log, keys, workDir = tmpdir() }: AuditServ
           out: path,
           origin: current.origin,
           keyName: current.origin,
-          records: log.iterate(
-            {
-              ...(query.org ? { orgId: query.org } : {}),
-              ...(query.from ? { from: query.from } : {}),
-              ...(query.to ? { to: query.to } : {}),
-            },
-            treeSize,
-          ),
-          filter: filter && JSON.parse(JSON.stringify(filter)),
+          records: log.iterate(selection, treeSize),
+          filter: Object.keys(selection).length > 0 ? selection : null,
           treeSize,
           leafHashes: log.leafHashes(treeSize),
           checkpoints: log.checkpoints(treeSize),

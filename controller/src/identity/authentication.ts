@@ -65,8 +65,6 @@ export function authenticationFactory({
    */
   const loadedFor = new WeakMap<Principal, LoadedIdentity>();
   const memo = new StoreMemo<Authentication>(dal.storeVersion);
-  /** when the first of a principal's support grants ends: its rights change then without any write */
-  const grantsEndMs = new WeakMap<Principal, number>();
 
   const loadIdentity = (user: UserRow): LoadedIdentity => ({
     user,
@@ -74,8 +72,16 @@ export function authenticationFactory({
     workspaces: dal.workspaceMemberships(user.id),
   });
 
-  function loadPrincipal(loaded: LoadedIdentity, via: Principal['via'], at: Date, tokenId?: string): Principal {
-    const { user } = loaded;
+  /**
+   * The authentication of a usable user: the principal with every role, and `changesAtMs`,
+   * when the first of its support grants ends (its rights change then without any write).
+   */
+  function authenticated(
+    user: UserRow,
+    at: Date,
+    credential: { via: 'session'; sessionHash: string } | { via: 'token'; tokenId: string },
+  ): { authentication: Authentication; changesAtMs: number } {
+    const loaded = loadIdentity(user);
     const grants = user.platform_role === 'platform-support' ? dal.activeSupportGrants(user.id, at.toISOString()) : [];
     const principal: Principal = {
       userId: user.id,
@@ -84,12 +90,19 @@ export function authenticationFactory({
       orgRoles: new Map(loaded.orgs.map((org) => [org.id, org.role])),
       workspaceRoles: new Map(loaded.workspaces.map((ws) => [ws.id, { orgId: ws.org_id, role: ws.role }])),
       supportOrgs: new Set(grants.map((grant) => grant.org_id)),
-      via,
-      ...(tokenId ? { tokenId } : {}),
+      via: credential.via,
+      ...(credential.via === 'token' ? { tokenId: credential.tokenId } : {}),
     };
     loadedFor.set(principal, loaded);
-    grantsEndMs.set(principal, Math.min(Infinity, ...grants.map((grant) => Date.parse(grant.expires_at))));
-    return principal;
+    return {
+      authentication: {
+        principal,
+        ...(credential.via === 'session' ? { sessionHash: credential.sessionHash } : {}),
+        mfaEnrollmentRequired: totpEnrollmentRequired(loaded),
+        passwordChangeRequired: user.must_change_password === 1,
+      },
+      changesAtMs: Math.min(Infinity, ...grants.map((grant) => Date.parse(grant.expires_at))),
+    };
   }
 
   function usableUser(userId: string, at: Date): UserRow {
@@ -121,19 +134,9 @@ export function authenticationFactory({
       const touched = at.getTime() - lastSeen >= TOUCH_INTERVAL_MS;
       if (touched) dal.touchSession(hash, at.toISOString());
       const seen = touched ? at.getTime() : lastSeen;
-      const loaded = loadIdentity(user);
-      const authentication: Authentication = {
-        principal: loadPrincipal(loaded, 'session', at),
-        sessionHash: hash,
-        mfaEnrollmentRequired: totpEnrollmentRequired(loaded),
-        passwordChangeRequired: user.must_change_password === 1,
-      };
+      const { authentication, changesAtMs } = authenticated(user, at, { via: 'session', sessionHash: hash });
       // remembered until the next touch is due (which comes before the idle timeout) at the latest
-      const expires = Math.min(
-        Date.parse(session.expires_at),
-        seen + TOUCH_INTERVAL_MS,
-        grantsEndMs.get(authentication.principal) ?? 0,
-      );
+      const expires = Math.min(Date.parse(session.expires_at), seen + TOUCH_INTERVAL_MS, changesAtMs);
       memo.set(`session:${hash}`, authentication, at.getTime(), expires);
       return authentication;
     },
@@ -151,14 +154,8 @@ export function authenticationFactory({
       if (!token.last_used_at || at.getTime() - Date.parse(token.last_used_at) >= TOUCH_INTERVAL_MS) {
         dal.touchApiToken(token.id, at.toISOString());
       }
-      const loaded = loadIdentity(user);
-      const authentication: Authentication = {
-        principal: loadPrincipal(loaded, 'token', at, token.id),
-        mfaEnrollmentRequired: totpEnrollmentRequired(loaded),
-        passwordChangeRequired: user.must_change_password === 1,
-      };
-      const expires = Math.min(Date.parse(token.expires_at), grantsEndMs.get(authentication.principal) ?? 0);
-      memo.set(`token:${tokenHash}`, authentication, at.getTime(), expires);
+      const { authentication, changesAtMs } = authenticated(user, at, { via: 'token', tokenId: token.id });
+      memo.set(`token:${tokenHash}`, authentication, at.getTime(), Math.min(Date.parse(token.expires_at), changesAtMs));
       return authentication;
     },
 

@@ -48,14 +48,13 @@ export class StoreMemo<T> {
     return undefined;
   }
 
-  /** Remembers a value read at `atMs`; `expiresAtMs` is when time alone would change it. */
-  set(key: string, value: T, atMs: number, expiresAtMs = Infinity): void {
+  /**
+   * Remembers a value read at `atMs`; `expiresAtMs` is when time alone would change it, and
+   * `storeVersion` the store's version from before the value was read.
+   */
+  set(key: string, value: T, atMs: number, expiresAtMs = Infinity, storeVersion = this.storeVersion()): void {
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(key, {
-      value,
-      storeVersion: this.storeVersion(),
-      validUntil: Math.min(atMs + MAX_AGE_MS, expiresAtMs),
-    });
+    this.entries.set(key, { value, storeVersion, validUntil: Math.min(atMs + MAX_AGE_MS, expiresAtMs) });
   }
 
   /** The remembered value, or `read()` remembered. */
@@ -65,8 +64,7 @@ export class StoreMemo<T> {
     // the version first: a write landing between the two reads then only makes the entry stale
     const storeVersion = this.storeVersion();
     const value = read();
-    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(key, { value, storeVersion, validUntil: atMs + MAX_AGE_MS });
+    this.set(key, value, atMs, Infinity, storeVersion);
     return value;
   }
 }

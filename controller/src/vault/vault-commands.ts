@@ -1,30 +1,40 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createDirectoryAtomic } from '@sovereign/pki';
 import { UsageError } from '@sovereign/pki/files';
 import { apiTargetOf, callJson } from '../api-client.js';
 import { loadControllerConfig, resolveInstallPath } from '../config/controller-config.js';
-import type { VaultStatus } from './vault.js';
-import { initVault } from './vault.js';
+import { initVault, type VaultStatus } from './vault.js';
 
-/** Creates the vault and writes share i to SHARES_DIR/share-i.txt (0600); the directory must be new. */
+/**
+ * Creates the vault and writes share i to SHARES_DIR/share-i.txt (0600), all shares or none:
+ * they are written in a staging directory renamed into place, and if that fails the vault
+ * just made (nothing is encrypted with it yet) is removed, so the command can run again.
+ */
 export async function initVaultCommand(dir: string, sharesDir: string, shares: number, threshold: number) {
   if (threshold > shares) throw new UsageError(`--threshold ${threshold} is more than --shares ${shares}`);
+  if (
+    await stat(sharesDir).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new UsageError(`--shares-dir ${sharesDir}: exists; give a new directory`);
   const config = await loadControllerConfig(dir);
-  await mkdir(sharesDir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(
-      `--shares-dir ${sharesDir}: ${error.code === 'EEXIST' ? 'exists; give a new directory' : error.message}`,
-    );
-  });
   const path = resolveInstallPath(dir, config.vault.path);
-  await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const vault = await initVault(path, { shares, threshold });
-  const files: string[] = [];
-  for (const [index, share] of vault.shares.entries()) {
-    const file = join(sharesDir, `share-${index + 1}.txt`);
-    await writeFile(file, `${share}\n`, { mode: 0o600, flag: 'wx' });
-    files.push(file);
+  const names = vault.shares.map((_, index) => `share-${index + 1}.txt`);
+  try {
+    await createDirectoryAtomic(sharesDir, async (staging) => {
+      for (const [index, share] of vault.shares.entries())
+        await writeFile(join(staging, names[index] as string), `${share}\n`, { mode: 0o600, flag: 'wx' });
+    });
+  } catch (error) {
+    await rm(path, { force: true });
+    throw error;
   }
-  return files;
+  return names.map((name) => join(sharesDir, name));
 }
 
 async function readShare(shareFile: string | undefined): Promise<string> {
