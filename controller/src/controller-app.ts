@@ -6,6 +6,7 @@ import { auditRoutes } from './audit/audit-routes.js';
 import { auditServiceFactory } from './audit/audit-service.js';
 import { requestAudit } from './audit/request-audit.js';
 import { catalogRoutes, catalogServiceFactory } from './catalog/index.js';
+import type { InstanceDriver } from './drivers/instance-driver.js';
 import { createApp } from './http/app.js';
 import { idempotencyStore } from './http/idempotency.js';
 import type { RouteDefinition } from './http/route.js';
@@ -20,6 +21,10 @@ import {
   oidcServiceFactory,
   prepareUser,
 } from './identity/index.js';
+import { instanceDalFactory, instanceReconciler, instanceRoutes, instanceServiceFactory } from './instances/index.js';
+import { ledgerDalFactory, quotaRoutes, quotaServiceFactory, resourceLedger } from './quotas/index.js';
+import { Reconciler } from './reconciler/reconciler.js';
+import { WorkQueue } from './reconciler/work-queue.js';
 import { secretsRoutes } from './secrets/secrets-routes.js';
 import { secretsServiceFactory } from './secrets/secrets-service.js';
 import type { Db } from './store/database.js';
@@ -41,6 +46,15 @@ export interface ControllerAppOptions {
   oidc?: OidcSettings;
   authRateLimit?: number;
   audit?: { checkpointEvery?: number; checkpointSeconds?: number };
+  /** the drivers that make instances real, and how the reconciler paces its work */
+  reconciler?: {
+    drivers: readonly InstanceDriver[];
+    workers?: number;
+    maxAttempts?: number;
+    backoffBaseMs?: number;
+    backoffMaxMs?: number;
+    pollMs?: number;
+  };
   now?: () => Date;
 }
 
@@ -64,14 +78,46 @@ export function createControllerApp(options: ControllerAppOptions) {
     ...(options.identity ? { config: options.identity } : {}),
     ...clock,
   });
+  const instanceDal = instanceDalFactory(db);
   const tenancy = tenancyServiceFactory({
     db,
+    liveInstances: instanceDal,
     users: { prepareUser, insertUser },
     orgKeys: vaultOrgKeys(vault),
     ...clock,
   });
   const secrets = secretsServiceFactory({ db, box: secretBox, ...clock });
   const catalog = catalogServiceFactory({ db, ...clock });
+
+  // Instances: the service records desired state; the reconciler (started by whoever runs the
+  // app, once the vault is unsealed) carries it out through the drivers.
+  const { drivers = [], maxAttempts, pollMs, ...pacing } = options.reconciler ?? { drivers: [] };
+  const ledger = resourceLedger(ledgerDalFactory(db));
+  const instanceHandler = instanceReconciler({
+    db,
+    dal: instanceDal,
+    ledger,
+    drivers,
+    audit: (entry) => auditLog.append(entry),
+    ...(maxAttempts ? { maxAttempts } : {}),
+    ...(pollMs ? { pollMs } : {}),
+    ...clock,
+  });
+  const reconciler = new Reconciler({
+    queue: new WorkQueue(db, `controller-${process.pid}`),
+    handlers: { instance: instanceHandler },
+    logger: options.logger,
+    ...pacing,
+  });
+  const instances = instanceServiceFactory({
+    db,
+    dal: instanceDal,
+    ledger,
+    reconcile: { enqueue: (id) => reconciler.enqueue('instance', id), wake: () => reconciler.wake() },
+    flavors: instanceHandler.flavors,
+    ...clock,
+  });
+  const quotas = quotaServiceFactory({ db, ...clock });
   const audit = auditServiceFactory({ log: auditLog, keys: auditKeys });
   const idempotency = idempotencyStore(db, secretBox, now);
   const oidc = options.oidc
@@ -84,6 +130,8 @@ export function createControllerApp(options: ControllerAppOptions) {
     ...tenancyRoutes(tenancy),
     ...secretsRoutes(secrets),
     ...catalogRoutes(catalog),
+    ...instanceRoutes(instances),
+    ...quotaRoutes(quotas),
     ...auditRoutes(audit),
   ];
   const app = createApp({
@@ -98,5 +146,5 @@ export function createControllerApp(options: ControllerAppOptions) {
     idempotency,
     ...(options.authRateLimit ? { authRateLimit: options.authRateLimit } : {}),
   });
-  return { app, routes, identity, tenancy, secrets, catalog, auditLog, idempotency };
+  return { app, routes, identity, tenancy, secrets, catalog, instances, quotas, reconciler, auditLog, idempotency };
 }

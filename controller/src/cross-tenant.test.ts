@@ -1,4 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadDefaultCatalog } from './catalog/index.js';
+import { testDriver } from './drivers/test-driver.js';
+import { loadReferenceCapacity } from './quotas/index.js';
 import { appHarness } from './test-support/app-harness.js';
 
 /**
@@ -6,7 +12,15 @@ import { appHarness } from './test-support/app-harness.js';
  * (and at B's ids under A's own paths). Each must answer 403 or 404 and say nothing of B.
  */
 
-const { agent, routes, login, platformAdmin, platformUser } = await appHarness();
+const { agent, routes, login, platformAdmin, platformUser, db } = await appHarness({
+  reconciler: { drivers: [testDriver({ dir: await mkdtemp(join(tmpdir(), 'sovereign-cross-tenant-')) })] },
+});
+loadDefaultCatalog(db);
+loadReferenceCapacity(db);
+const smallProfileId = db
+  .prepare("SELECT id FROM catalog_profiles WHERE kind = 'compute' AND slug = 'small'")
+  .pluck()
+  .get();
 
 interface Tenant {
   orgId: string;
@@ -18,6 +32,7 @@ interface Tenant {
   emails: string[];
   grantId?: string;
   tokenId: string;
+  instanceId: string;
   cookies: Record<string, string>;
 }
 
@@ -65,7 +80,13 @@ async function onboard(key: 'a' | 'b', name: string): Promise<Tenant> {
     .set('cookie', adminCookie)
     .send({ name: `${key}-billing` });
   expect(token.status, token.text).toBe(201);
+  const instance = await agent
+    .post(`/api/v1/orgs/${orgId}/workspaces/${workspaceId}/compute-instances`)
+    .set('cookie', adminCookie)
+    .send({ name: `${key}-train`, profileId: smallProfileId });
+  expect(instance.status, instance.text).toBe(201);
   return {
+    instanceId: instance.body.id,
     orgId,
     name,
     workspaceId,
@@ -111,7 +132,8 @@ beforeAll(async () => {
 
 /** Paths whose `:id` is a catalog profile's rather than an API token's. */
 const profileIds: Record<string, string> = {};
-const idFor = (path: string, tokenId: string) => profileIds[path.split('/')[1] ?? ''] ?? tokenId;
+const idFor = (path: string, tokenId: string) =>
+  path.includes('/compute-instances/') ? tenants.b.instanceId : (profileIds[path.split('/')[1] ?? ''] ?? tokenId);
 
 const PROFILE_SAMPLES = {
   'compute-profiles': {
@@ -151,6 +173,10 @@ function sampleBody(method: string, path: string): Record<string, unknown> | und
     },
     'patch /orgs/:org/workspaces/:ws/members/:user': { role: 'workspace-admin' },
     'put /orgs/:org/secrets/:name': { type: 'registry', value: 'intruder' },
+    'post /orgs/:org/workspaces/:ws/compute-instances': { name: 'intruder', profileId: smallProfileId },
+    'post /orgs/:org/workspaces/:ws/compute-instances/:id/stop': {},
+    'post /orgs/:org/workspaces/:ws/compute-instances/:id/start': {},
+    'put /orgs/:org/workspaces/:ws/compute-instances/:id/collaborators/:user': { access: 'read-write' },
     'post /compute-profiles/:id/publish': { to: 'all' },
     'post /compute-profiles/:id/unpublish': {},
     'post /service-profiles/:id/publish': { to: 'all' },
@@ -197,6 +223,8 @@ describe('no cross-tenant access', () => {
       ...b.emails,
       b.grantId ?? 'none',
       b.tokenId,
+      b.instanceId,
+      'b-train',
     ];
     let checked = 0;
     for (const [role, cookie] of Object.entries(a.cookies)) {

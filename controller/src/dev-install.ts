@@ -5,6 +5,7 @@ import { encryptPrivateKey, initPki, openCertificateAuthority, PKI_FILES, writeF
 import { stringify as toYaml } from 'yaml';
 import { bootstrapOperator } from './bootstrap.js';
 import { loadDefaultCatalog } from './catalog/index.js';
+import { loadReferenceCapacity } from './quotas/index.js';
 import { ConfigError, configPath, type ControllerConfig, resolveInstallPath } from './config/controller-config.js';
 import { migrate, openDatabase } from './store/database.js';
 import { MIGRATIONS } from './store/migrations.js';
@@ -82,6 +83,16 @@ export async function initDevInstall(
       ...(options.devAutoUnseal ? { devAutoUnseal: { sharesFile: DEV_SHARES_FILE, unsafe: true as const } } : {}),
     },
     audit: { checkpointEvery: 1000, checkpointSeconds: 60 },
+    // no Kubernetes or BCM here: instances are provisioned by the test driver, which takes a
+    // moment and keeps its pretend resources under data/test-driver
+    reconciler: {
+      workers: 8,
+      maxAttempts: 8,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 300_000,
+      pollMs: 500,
+      testDriver: { dir: 'data/test-driver', applyMs: 200, destroyMs: 200, readyAfterMs: 1500, failPercent: 0 },
+    },
   };
   const sealed = await initVault(resolveInstallPath(dir, config.vault.path));
   const vault = await Vault.open(resolveInstallPath(dir, config.vault.path));
@@ -96,6 +107,7 @@ export async function initDevInstall(
     const admin = await bootstrapOperator(db, { email: DEV_ADMIN_EMAIL, firstName: 'Platform', lastName: 'Admin' });
     // the same SKUs and services an installed controller offers, published to every org
     loadDefaultCatalog(db);
+    loadReferenceCapacity(db);
     await reconcileOrgKeys(vault, db);
     return {
       url: `https://127.0.0.1:${apiPort}`,

@@ -15,6 +15,7 @@ import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type ControllerConfig, loadControllerConfig, resolveInstallPath } from './config/controller-config.js';
 import { createControllerApp } from './controller-app.js';
+import { testDriver } from './drivers/test-driver.js';
 import { startSiemForwarder } from './audit/siem-wiring.js';
 import { reconcileOrgKeys } from './vault/org-keys.js';
 import { Vault } from './vault/vault.js';
@@ -104,11 +105,14 @@ export async function startController(
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  const { testDriver: testDriverConfig, ...pacing } = config.reconciler;
+  const drivers = testDriverConfig ? [testDriver({ ...testDriverConfig, dir: at(testDriverConfig.dir) })] : [];
   const {
     app,
     identity: identityService,
     auditLog,
     idempotency,
+    reconciler,
   } = createControllerApp({
     db,
     vault,
@@ -122,8 +126,12 @@ export async function startController(
     ...(oidc ? { oidc } : {}),
     authRateLimit: config.authRateLimitPerMinute,
     audit: { checkpointEvery: config.audit.checkpointEvery, checkpointSeconds: config.audit.checkpointSeconds },
+    reconciler: { drivers, ...pacing },
   });
   auditLog.start();
+  // the reconciler works only while the vault is open: drivers and the audit trail need its keys
+  vault.onUnseal(() => reconciler.start());
+  vault.onSeal(() => reconciler.stop());
   const siem = config.audit.siem
     ? await startSiemForwarder(config.audit.siem, { db, auditLog, logger, at })
     : undefined;
@@ -187,6 +195,7 @@ export async function startController(
         ready = false;
         for (const timer of timers) clearInterval(timer);
         await Promise.all([close(api, 10_000), close(internal, 10_000)]);
+        await reconciler.stop();
         await siem?.stop();
         await auditLog.stop();
         await vault.seal();

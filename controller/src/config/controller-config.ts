@@ -108,6 +108,49 @@ const audit = z.strictObject({
   siem: siem.optional(),
 });
 
+const millis = (max: number) => z.number().int().min(0).max(max);
+
+/**
+ * A driver that provisions nothing real but behaves like a remote system (state in files
+ * under `dir`, delays, failures on request): development installs and tests use it until
+ * the Kubernetes and bare-metal drivers are configured.
+ */
+const testDriver = z.strictObject({
+  dir: filePath,
+  applyMs: millis(600_000).default(0),
+  destroyMs: millis(600_000).default(0),
+  readyAfterMs: millis(3_600_000).default(0),
+  failPercent: z.number().min(0).max(100).default(0),
+  /** instances whose name matches this regular expression fail permanently */
+  failNames: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((pattern) => {
+      try {
+        new RegExp(pattern);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be a valid regular expression')
+    .optional(),
+});
+
+const RECONCILER_DEFAULTS = { workers: 8, maxAttempts: 8, backoffBaseMs: 1000, backoffMaxMs: 300_000, pollMs: 1000 };
+const reconciler = z.strictObject({
+  /** passes run in parallel (never two on one instance) */
+  workers: z.number().int().min(1).max(64).default(RECONCILER_DEFAULTS.workers),
+  /** transient failures in a row before a provisioning instance is marked Failed */
+  maxAttempts: z.number().int().min(1).max(100).default(RECONCILER_DEFAULTS.maxAttempts),
+  backoffBaseMs: z.number().int().min(10).max(600_000).default(RECONCILER_DEFAULTS.backoffBaseMs),
+  backoffMaxMs: z.number().int().min(100).max(3_600_000).default(RECONCILER_DEFAULTS.backoffMaxMs),
+  /** how soon to look again at an instance the outside world is still working on */
+  pollMs: z.number().int().min(10).max(600_000).default(RECONCILER_DEFAULTS.pollMs),
+  testDriver: testDriver.optional(),
+});
+export type ReconcilerConfig = z.infer<typeof reconciler>;
+
 export const controllerConfigSchema = z.strictObject({
   api: listen,
   internal: listen,
@@ -142,6 +185,7 @@ export const controllerConfigSchema = z.strictObject({
   oidc: oidc.optional(),
   vault: vault.default({ path: 'vault/keyring.sealed' }),
   audit: audit.default({ checkpointEvery: 1000, checkpointSeconds: 60 }),
+  reconciler: reconciler.default(RECONCILER_DEFAULTS),
 });
 
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

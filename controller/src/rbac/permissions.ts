@@ -29,6 +29,15 @@ export const ACTIONS = [
   'vault.manage',
   'catalog.manage',
   'catalog.read',
+  'instance.launch',
+  'instance.read',
+  'instance.operate',
+  'instance.delete',
+  'instance.collaborators.manage',
+  'quota.read',
+  'quota.manage',
+  'capacity.manage',
+  'billing.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -46,11 +55,30 @@ const READ_ORG: Action[] = [
   'workspace.read',
   'workspace.members.read',
   'workspace.resources.read',
+  'instance.read',
+  'quota.read',
+];
+
+/** Acting inside a tenant's workspace: the tenant's own people only. */
+const TENANT_ONLY: readonly Action[] = [
+  'workspace.resources.write',
+  'instance.launch',
+  'instance.operate',
+  'instance.delete',
+  'instance.collaborators.manage',
+];
+const INSTANCE_ADMIN: Action[] = [
+  'instance.launch',
+  'instance.read',
+  'instance.operate',
+  'instance.delete',
+  'instance.collaborators.manage',
+  'quota.read',
 ];
 
 export const PERMISSIONS: Readonly<Record<AnyRole, readonly Action[]>> = {
   // the operator runs the platform but does not act inside tenants' workspaces
-  'platform-admin': ACTIONS.filter((action) => action !== 'workspace.resources.write'),
+  'platform-admin': ACTIONS.filter((action) => !TENANT_ONLY.includes(action)),
   // platform support holds no rights of its own: an org's grant (below) gives read-only access
   'platform-support': [],
   'support-grant': READ_ORG,
@@ -69,6 +97,10 @@ export const PERMISSIONS: Readonly<Record<AnyRole, readonly Action[]>> = {
     'audit.export',
     'secret.read',
     'secret.write',
+    ...INSTANCE_ADMIN,
+    // an org admin divides the org's quota between its workspaces; org quotas are the operator's
+    'quota.manage',
+    'billing.read',
   ],
   // workspace members are org members too: this is how they see their org's catalog
   member: ['org.read', 'catalog.read'],
@@ -79,14 +111,17 @@ export const PERMISSIONS: Readonly<Record<AnyRole, readonly Action[]>> = {
     'workspace.members.manage',
     'workspace.resources.read',
     'workspace.resources.write',
+    ...INSTANCE_ADMIN,
   ],
   'collaborator-rw': [
     'workspace.read',
     'workspace.members.read',
     'workspace.resources.read',
     'workspace.resources.write',
+    'instance.read',
+    'instance.operate',
   ],
-  'collaborator-ro': ['workspace.read', 'workspace.members.read', 'workspace.resources.read'],
+  'collaborator-ro': ['workspace.read', 'workspace.members.read', 'workspace.resources.read', 'instance.read'],
 };
 
 /** The roles a principal holds that apply to `scope`. */

@@ -221,4 +221,101 @@ export const MIGRATIONS: readonly Migration[] = [
         WHEN EXISTS (SELECT 1 FROM audit_checkpoints WHERE tree_size = NEW.tree_size)
         BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
     `),
+  // Compute instances and the engine that makes them real: desired state, every phase
+  // transition with its time (billing reads them; `audited` is the outbox for the audit log),
+  // events, per-instance collaborators, the resources each live instance holds (quotas and
+  // capacity count them), capacity pools, quotas, and a durable work queue with leases.
+  // Instances keep their org and workspace ids without foreign keys: a deleted instance stays
+  // as billing history after its workspace is gone (tenancy refuses to delete live ones).
+  (db) =>
+    db.exec(`
+      CREATE TABLE compute_instances (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        profile_id TEXT NOT NULL REFERENCES catalog_profiles(id),
+        profile_version INTEGER NOT NULL,
+        flavor TEXT NOT NULL,
+        desired TEXT NOT NULL CHECK (desired IN ('running', 'stopped', 'deleted')),
+        phase TEXT NOT NULL CHECK (phase IN ('Pending', 'Provisioning', 'Ready', 'Stopping', 'Stopped',
+          'Starting', 'Deleting', 'Deleted', 'Failed')),
+        reason TEXT,
+        conditions TEXT NOT NULL DEFAULT '[]',
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        deleted_at TEXT,
+        FOREIGN KEY (profile_id, profile_version) REFERENCES catalog_profile_versions(profile_id, version)
+      );
+      CREATE UNIQUE INDEX compute_instances_live_name ON compute_instances (workspace_id, name) WHERE phase <> 'Deleted';
+      CREATE INDEX compute_instances_by_workspace ON compute_instances (org_id, workspace_id, id);
+      CREATE TABLE instance_transitions (
+        instance_id TEXT NOT NULL REFERENCES compute_instances(id),
+        seq INTEGER NOT NULL,
+        from_phase TEXT,
+        to_phase TEXT NOT NULL,
+        reason TEXT,
+        at TEXT NOT NULL,
+        audited INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (instance_id, seq)
+      );
+      CREATE INDEX instance_transitions_unaudited ON instance_transitions (audited) WHERE audited = 0;
+      CREATE TRIGGER instance_transitions_append_only BEFORE DELETE ON instance_transitions
+        BEGIN SELECT RAISE(ABORT, 'instance transitions are billing records: append-only'); END;
+      CREATE TABLE instance_events (
+        instance_id TEXT NOT NULL REFERENCES compute_instances(id),
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        type TEXT NOT NULL CHECK (type IN ('Normal', 'Warning')),
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (instance_id, seq)
+      );
+      CREATE TABLE instance_collaborators (
+        instance_id TEXT NOT NULL REFERENCES compute_instances(id),
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        access TEXT NOT NULL CHECK (access IN ('read-write', 'read-only')),
+        added_by TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (instance_id, user_id)
+      );
+      CREATE INDEX instance_collaborators_by_user ON instance_collaborators (user_id, instance_id);
+      CREATE TABLE instance_holdings (
+        instance_id TEXT NOT NULL REFERENCES compute_instances(id),
+        org_id TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        PRIMARY KEY (instance_id, resource)
+      );
+      CREATE INDEX instance_holdings_by_resource ON instance_holdings (resource, amount);
+      CREATE INDEX instance_holdings_by_org ON instance_holdings (org_id, resource, amount);
+      CREATE INDEX instance_holdings_by_workspace ON instance_holdings (workspace_id, resource, amount);
+      CREATE TABLE capacity_pools (
+        resource TEXT PRIMARY KEY,
+        total INTEGER NOT NULL CHECK (total >= 0),
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE quotas (
+        scope_kind TEXT NOT NULL CHECK (scope_kind IN ('org', 'workspace')),
+        scope_id TEXT NOT NULL,
+        org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+        resource TEXT NOT NULL,
+        max INTEGER NOT NULL CHECK (max >= 0),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (scope_kind, scope_id, resource)
+      );
+      CREATE TABLE work_queue (
+        item TEXT PRIMARY KEY,
+        due_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        ticket INTEGER NOT NULL DEFAULT 1,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        last_error TEXT
+      );
+      CREATE INDEX work_queue_by_due ON work_queue (due_at);
+    `),
 ];

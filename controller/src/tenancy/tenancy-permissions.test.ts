@@ -157,6 +157,15 @@ const OWNED_ELSEWHERE: readonly Action[] = [
   'vault.manage',
   'catalog.manage',
   'catalog.read',
+  'instance.launch',
+  'instance.read',
+  'instance.operate',
+  'instance.delete',
+  'instance.collaborators.manage',
+  'quota.read',
+  'quota.manage',
+  'capacity.manage',
+  'billing.read',
 ];
 
 async function outcome(run: () => unknown): Promise<'allowed' | number> {

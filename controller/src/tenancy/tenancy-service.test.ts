@@ -1,3 +1,4 @@
+import { instanceDalFactory } from '../instances/index.js';
 import { describe, expect, it } from 'vitest';
 import { ProblemError } from '../http/problem.js';
 import { insertUser, prepareUser, verifyPassword } from '../identity/index.js';
@@ -36,7 +37,7 @@ async function platform() {
 describe('onboarding a customer', () => {
   it('creates the org, its first admin and the membership, and hashes outside the transaction', async () => {
     const { db, users, principal } = await platform();
-    const service = tenancyServiceFactory({ db, users, orgKeys });
+    const service = tenancyServiceFactory({ db, users, orgKeys, liveInstances: instanceDalFactory(db) });
     const result = await service.createOrg(principal, { name: 'Initech', admin, mfaRequired: true });
 
     expect(result.org).toMatchObject({ name: 'Initech', kind: 'customer', mfaRequired: true });
@@ -53,7 +54,12 @@ describe('onboarding a customer', () => {
 
   it("works with the identity domain's real user factory", async () => {
     const { db, principal } = await platform();
-    const service = tenancyServiceFactory({ db, users: { prepareUser, insertUser }, orgKeys });
+    const service = tenancyServiceFactory({
+      db,
+      users: { prepareUser, insertUser },
+      orgKeys,
+      liveInstances: instanceDalFactory(db),
+    });
     const result = await service.createOrg(principal, { name: 'Initech', admin });
 
     const stored = db.prepare('SELECT password_hash FROM users WHERE id = ?').get(result.admin.id) as {
@@ -72,7 +78,7 @@ describe('onboarding a customer', () => {
         throw new Error('disk full');
       },
     };
-    const service = tenancyServiceFactory({ db, users: failing, orgKeys });
+    const service = tenancyServiceFactory({ db, users: failing, orgKeys, liveInstances: instanceDalFactory(db) });
     await expect(service.createOrg(principal, { name: 'Initech', admin })).rejects.toThrow('disk full');
 
     expect(count(db, 'orgs')).toBe(0);
@@ -82,7 +88,7 @@ describe('onboarding a customer', () => {
 
   it('refuses a taken org name (any case) and a known admin email with 409, before hashing anything', async () => {
     const { db, users, principal } = await platform();
-    const service = tenancyServiceFactory({ db, users, orgKeys });
+    const service = tenancyServiceFactory({ db, users, orgKeys, liveInstances: instanceDalFactory(db) });
     await service.createOrg(principal, { name: 'Initech', admin });
     const prepared = users.calls.prepared.length;
 

@@ -39,9 +39,19 @@ export interface TenancyServiceDeps {
   users: UserFactory;
   /** each org's own encryption key in the vault: made at onboarding, destroyed with the org */
   orgKeys: OrgKeys;
+  /** compute instances still alive: an org or workspace that has any cannot be deleted */
+  liveInstances: LiveInstances;
   /** the clock; tests move it to expire support grants */
   now?: () => Date;
 }
+
+export interface LiveInstances {
+  liveInOrg(orgId: string): number;
+  liveInWorkspace(workspaceId: string): number;
+}
+
+const stillRunning = (count: number, where: string) =>
+  conflict(`The ${where} still has ${count} compute instance${count === 1 ? '' : 's'}: delete them first.`);
 
 /** The vault's side of an org's life. */
 export interface OrgKeys {
@@ -62,7 +72,13 @@ const workspaceScope = (orgId: string, workspaceId: string): Scope => ({ kind: '
  * Multi-row changes run in one transaction, and the slow part (hashing a new user's
  * one-time password) runs before it.
  */
-export function tenancyServiceFactory({ db, users, orgKeys, now = () => new Date() }: TenancyServiceDeps) {
+export function tenancyServiceFactory({
+  db,
+  users,
+  orgKeys,
+  liveInstances,
+  now = () => new Date(),
+}: TenancyServiceDeps) {
   const dal = tenancyDalFactory(db);
   const nowIso = () => now().toISOString();
 
@@ -145,6 +161,8 @@ export function tenancyServiceFactory({ db, users, orgKeys, now = () => new Date
       authorize(principal, 'org.delete', orgScope(orgId), 'org');
       const org = requireOrg(orgId);
       if (org.kind === 'operator') throw conflict('The operator org cannot be deleted.');
+      const live = liveInstances.liveInOrg(orgId);
+      if (live > 0) throw stillRunning(live, 'org');
       if (!dal.deleteOrg(orgId)) throw notFound('org');
       await orgKeys.destroy(orgId);
     },
@@ -260,6 +278,8 @@ export function tenancyServiceFactory({ db, users, orgKeys, now = () => new Date
       authorize(principal, 'workspace.delete', workspaceScope(orgId, workspaceId), 'workspace');
       inTransaction(db, () => {
         requireWorkspace(orgId, workspaceId);
+        const live = liveInstances.liveInWorkspace(workspaceId);
+        if (live > 0) throw stillRunning(live, 'workspace');
         dal.deleteWorkspace(orgId, workspaceId);
       });
     },

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { expect } from 'vitest';
 import { bootstrapOperator } from '../bootstrap.js';
-import { createControllerApp } from '../controller-app.js';
+import { type ControllerAppOptions, createControllerApp } from '../controller-app.js';
 import { insertUser, prepareUser } from '../identity/index.js';
 import type { PlatformRole } from '../rbac/roles.js';
 import { migrate, openDatabase } from '../store/database.js';
@@ -16,7 +16,9 @@ import { testVault } from '../vault/test-support/test-vault.js';
  * operator org and a logged-in platform admin: for tests that go through the API the way
  * a client does.
  */
-export async function appHarness(options: { checkpointEvery?: number } = {}) {
+export async function appHarness(
+  options: { checkpointEvery?: number; reconciler?: ControllerAppOptions['reconciler']; now?: () => Date } = {},
+) {
   const db = openDatabase(':memory:');
   migrate(db, MIGRATIONS);
   const vaultFixture = await testVault();
@@ -28,6 +30,8 @@ export async function appHarness(options: { checkpointEvery?: number } = {}) {
     isReady: () => true,
     authRateLimit: 100_000,
     audit: { checkpointEvery: options.checkpointEvery ?? 1000 },
+    ...(options.reconciler ? { reconciler: options.reconciler } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   const agent = request(built.app);
 

@@ -1,3 +1,4 @@
+import { instanceDalFactory } from '../../instances/index.js';
 import type { Principal } from '../../rbac/roles.js';
 import { type Db, migrate, openDatabase } from '../../store/database.js';
 import { MIGRATIONS } from '../../store/migrations.js';
@@ -61,7 +62,13 @@ export async function buildWorld(): Promise<World> {
   migrate(db, MIGRATIONS);
   const users = fakeUsers(db);
   const clock = { now: T0 };
-  const service = tenancyServiceFactory({ db, users, orgKeys: testKeys().orgKeys, now: () => clock.now });
+  const service = tenancyServiceFactory({
+    db,
+    users,
+    orgKeys: testKeys().orgKeys,
+    liveInstances: instanceDalFactory(db),
+    now: () => clock.now,
+  });
   const as = (userId: string) => loadPrincipalForTest(db, userId, clock.now);
 
   const platformAdmin = await createUserForTest(db, users, 'admin@csp.example', 'platform-admin');
