@@ -90,6 +90,16 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
         catalog.status === 200 && sizes.length >= 5,
         `${sizes.map((profile) => profile.name).join(', ')}; ${catalog.body.serviceProfiles?.length ?? 0} service profiles`,
       ) && ok;
+    const small = (catalog.body.computeProfiles ?? []).find((profile: { slug: string }) => profile.slug === 'small');
+    const instances = `${api}/orgs/${onboarded.body.org?.id}/workspaces/${workspace.body.id}/compute-instances`;
+    const launched = await call(instances, ca, 'POST', { name: 'resnet-train', profileId: small?.id }, aliceCookie);
+    const instance = await untilSettled(`${instances}/${launched.body.id}`, ca, aliceCookie);
+    ok =
+      report(
+        'tenant launches a Small instance',
+        launched.status === 201 && instance.phase === 'Ready',
+        `${instance.transitions?.map((t: { to: string }) => t.to).join(' → ') ?? `HTTP ${launched.status}`} (test driver)`,
+      ) && ok;
     const trail = await call(`${api}/audit?limit=500`, ca, 'GET', undefined, admin.cookie);
     ok =
       report(
@@ -111,4 +121,15 @@ export async function demoController(workDir: string, serve: boolean): Promise<b
     await controller.stop();
   }
   return ok;
+}
+
+/** Polls an instance until it stops changing phase on its own (Ready, Stopped, Failed or Deleted), for 30 s at most. */
+async function untilSettled(url: string, ca: string, cookie: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const reply = await call(url, ca, 'GET', undefined, cookie);
+    if (['Ready', 'Stopped', 'Failed', 'Deleted'].includes(reply.body.phase) || Date.now() > deadline)
+      return reply.body;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
