@@ -5,6 +5,7 @@ import { vaultAuditKeys } from './audit/audit-keys.js';
 import { auditRoutes } from './audit/audit-routes.js';
 import { auditServiceFactory } from './audit/audit-service.js';
 import { requestAudit } from './audit/request-audit.js';
+import { billingRoutes, billingServiceFactory } from './billing/index.js';
 import { catalogRoutes, catalogServiceFactory } from './catalog/index.js';
 import type { InstanceDriver } from './drivers/instance-driver.js';
 import { createApp } from './http/app.js';
@@ -118,6 +119,7 @@ export function createControllerApp(options: ControllerAppOptions) {
     ...clock,
   });
   const quotas = quotaServiceFactory({ db, ...clock });
+  const billing = billingServiceFactory({ db, ...clock });
   const audit = auditServiceFactory({ log: auditLog, keys: auditKeys });
   const idempotency = idempotencyStore(db, secretBox, now);
   const oidc = options.oidc
@@ -132,6 +134,7 @@ export function createControllerApp(options: ControllerAppOptions) {
     ...catalogRoutes(catalog),
     ...instanceRoutes(instances),
     ...quotaRoutes(quotas),
+    ...billingRoutes(billing),
     ...auditRoutes(audit),
   ];
   const app = createApp({

@@ -16,6 +16,8 @@ export interface RouteResponse {
   headers?: Record<string, string | string[]>;
   /** a file sent as the body instead of JSON (downloads); `done` runs once the response has ended, whatever the outcome */
   file?: { path: string; contentType: string; filename: string; done?: () => Promise<void> };
+  /** a text body sent as it is instead of JSON (CSV exports), with its content type */
+  text?: { contentType: string; body: string };
 }
 
 export interface RouteContext<P, Q, B> {
@@ -146,7 +148,7 @@ async function runHandler(
   try {
     const result = await route.handler(context as never);
     if (claim.kind === 'claimed') {
-      if (result.status < 300 && !result.file) claim.complete(result);
+      if (result.status < 300 && !result.file && !result.text) claim.complete(result);
       else claim.release();
     }
     return result;
@@ -209,6 +211,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDefinition[], 
       if (failure !== undefined || !result) throw failure;
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
       if (result.file) await sendFile(res, result.status, result.file);
+      else if (result.text) res.status(result.status).type(result.text.contentType).send(result.text.body);
       else if (result.body === undefined) res.status(result.status).end();
       else res.status(result.status).json(result.body);
     });
