@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** One project per package; each keeps its tests beside its code as `src/**\/*.test.ts`. */
-const packages = ['pki', 'images', 'bundle', 'controller', 'scripts', 'cli'];
+const packages = ['pki', 'images', 'bundle', 'controller', 'scripts', 'sim', 'cli'];
 
 export default defineConfig({
   test: {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,8 +50,12 @@ describe('sovereign', () => {
   });
 
   it('a group not built yet says so and exits 2', async () => {
+    expect(await sovereign('install', '--answers', 'x')).toMatchObject({
+      code: 2,
+      stderr: 'sovereign install: not built yet in this version\n',
+    });
     const result = await sovereign('sim', 'bcm', '--out', 'x');
-    expect(result).toMatchObject({ code: 2, stderr: 'sovereign sim: not built yet in this version\n' });
+    expect(result).toMatchObject({ code: 2, stderr: 'sovereign sim bcm: not built yet in this version\n' });
   });
 
   it('usage errors exit 2', async () => {
@@ -304,5 +308,42 @@ describe('sovereign audit verify', () => {
     expect((await sovereign('audit', 'verify', good, '--key', join(work, 'missing.pub'))).code).toBe(2);
     expect((await sovereign('audit', 'verify', join(work, 'missing.tar'), '--key', key)).code).toBe(2);
     expect((await sovereign('audit', 'export')).code).toBe(2);
+  });
+});
+
+describe('sovereign sim kube', () => {
+  it('serves until SIGTERM, with a kubeconfig kubectl can use', async () => {
+    const dir = join(work, 'kube-sim');
+    const child = spawn(process.execPath, [BIN, 'sim', 'kube', '--port', '0', '--dir', dir]);
+    try {
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const match = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${stdout}`)));
+      });
+      expect(await readFile(join(dir, 'ca.pem'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+      expect((await stat(join(dir, 'kubeconfig'))).mode & 0o777).toBe(0o600);
+      expect(await readFile(join(dir, 'kubeconfig'), 'utf8')).toContain(`server: ${url}`);
+      const { stdout: nodes } = await execFileAsync(
+        '/usr/bin/kubectl',
+        ['--kubeconfig', join(dir, 'kubeconfig'), 'get', 'nodes', '-o', 'name'],
+        {
+          env: { ...process.env, KUBECACHEDIR: join(dir, 'cache') },
+        },
+      );
+      expect(nodes.trim().split('\n')).toHaveLength(4);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+
+  it('needs --dir', async () => {
+    expect((await sovereign('sim', 'kube')).code).toBe(2);
   });
 });

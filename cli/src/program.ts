@@ -5,6 +5,7 @@ import { auditCommand } from '@sovereign/controller/audit-commands';
 import { controllerCommand } from '@sovereign/controller/commands';
 import { pkiCommand } from '@sovereign/pki/commands';
 import { demoCommand } from '@sovereign/scripts';
+import { simCommand } from '@sovereign/sim/commands';
 
 /**
  * Command groups that later work will fill. They are listed in `--help` so that an
@@ -13,7 +14,6 @@ import { demoCommand } from '@sovereign/scripts';
 const PLANNED_GROUPS: ReadonlyArray<readonly [name: string, description: string]> = [
   ['images', 'OCI image layouts and the local registry'],
   ['install', 'the install wizard: headless with an answers file, or in a browser'],
-  ['sim', 'simulators for BCM and the Kubernetes API'],
 ];
 
 function packageVersion(): string {
@@ -21,14 +21,16 @@ function packageVersion(): string {
   return manifest.version;
 }
 
-function plannedGroup(name: string, description: string): Command {
+/** `parent` names the group a planned subcommand sits in, e.g. `sim` for `sovereign sim bcm`. */
+function plannedGroup(name: string, description: string, parent?: string): Command {
+  const path = parent ? `${parent} ${name}` : name;
   return new Command(name)
     .description(`${description} [not built yet]`)
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
     .action(() => {
-      process.stderr.write(`sovereign ${name}: not built yet in this version\n`);
+      process.stderr.write(`sovereign ${path}: not built yet in this version\n`);
       process.exitCode = 2;
     });
 }
@@ -48,6 +50,7 @@ export function buildProgram(): Command {
     .addCommand(pkiCommand())
     .addCommand(controllerCommand())
     .addCommand(auditCommand())
+    .addCommand(simCommand().addCommand(plannedGroup('bcm', 'a Base Command Manager simulator', 'sim')))
     .addCommand(demoCommand());
   for (const [name, description] of PLANNED_GROUPS) program.addCommand(plannedGroup(name, description));
   configureTree(program);

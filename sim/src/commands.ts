@@ -1,0 +1,7 @@
+import { Command } from 'commander';
+import { kubeCommand } from './kube/commands.js';
+
+/** `sovereign sim …`: each simulator is a subcommand; its modules load only when it runs. */
+export function simCommand(): Command {
+  return new Command('sim').description('simulators for BCM and the Kubernetes API').addCommand(kubeCommand());
+}

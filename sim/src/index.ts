@@ -1,0 +1,9 @@
+/**
+ * @sovereign/sim: stand-ins for what these machines lack. Tests, benchmarks and the demo
+ * use it; product code never imports it.
+ */
+export { startKubeSim, type KubeSim, type KubeSimOptions, type KubeSimCounters } from './kube/server.js';
+export { renderKubeconfig, type KubeconfigOptions, type KubeconfigCredentials } from './kube/kubeconfig.js';
+export { defaultInventory, DGX_H200, type SimNode } from './kube/nodes.js';
+export { FaultInjector, type FaultScope, type FaultState, type FaultRequest } from './kube/faults.js';
+export { FAIL_ANNOTATION as HELM_RELEASE_FAIL_ANNOTATION } from './kube/helm-release-loop.js';
