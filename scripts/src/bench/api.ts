@@ -1,10 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { callApi as call, firstLogin } from '../https-json.js';
+import { CLI, hasTaskset, initDevInstall, LOAD_CORE, pinned, pinSelf, SERVER_CORE, waitForLine } from './processes.js';
 
 /**
  * `npm run bench -- api [--seconds N] [--rounds N] [--connections N]`: the controller's authenticated
@@ -12,31 +13,9 @@ import { callApi as call, firstLogin } from '../https-json.js';
  * TLS certificate, measured in the same run on the same machine.
  */
 
-const CLI = fileURLToPath(new URL('../../../cli/bin/sovereign.js', import.meta.url));
 // A plain ES module kept in src/ (the compiler does not copy it to dist/).
 const BARE = fileURLToPath(new URL('../../src/bench/bare-server.mjs', import.meta.url));
 const say = (line = '') => process.stdout.write(`${line}\n`);
-
-/**
- * Resolves with the first match of `pattern` on the child's stdout, then stops looking:
- * the controller logs a line per request, and scanning that on the load generator's core
- * would slow the load generator, not the server.
- */
-function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = pattern.exec(output);
-      if (!match) return;
-      child.stdout?.off('data', onData);
-      child.stdout?.resume(); // keep draining the pipe, unread
-      resolve(match);
-    };
-    child.stdout?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`process exited ${code} before listening: ${output.slice(-500)}`)));
-  });
-}
 
 interface Figures {
   rps: number;
@@ -63,26 +42,8 @@ async function load(url: string, ca: string, connections: number, seconds: numbe
   };
 }
 
-/**
- * On a 2-core machine the load generator and the server compete for CPU; pinning each to
- * its own core (when `taskset` exists) gives both servers, Sovereign's and the peer, the
- * same single core and makes runs comparable.
- */
-const SERVER_CORE = 0;
-const LOAD_CORE = 1;
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const pinned = (core: number, command: string[]): [string, string[]] =>
-  hasTaskset ? ['taskset', ['-c', String(core), ...command]] : [command[0] ?? '', command.slice(1)];
-
 export async function benchApi(args: string[]): Promise<void> {
-  if (hasTaskset) execFileSync('taskset', ['-pc', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' });
+  pinSelf(LOAD_CORE);
   const option = (name: string, fallback: number) => {
     const index = args.indexOf(name);
     return index >= 0 ? Number(args[index + 1]) : fallback;
@@ -94,29 +55,7 @@ export async function benchApi(args: string[]): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     const installDir = join(work, 'install');
-    const install = JSON.parse(
-      execFileSync(
-        process.execPath,
-        [
-          CLI,
-          'controller',
-          'init-dev',
-          '--dir',
-          installDir,
-          '--api-port',
-          '0',
-          '--internal-port',
-          '0',
-          '--dev-auto-unseal',
-          '--json',
-        ],
-        { encoding: 'utf8' },
-      ),
-    ) as {
-      caCert: string;
-      adminEmail: string;
-      adminPassword: string;
-    };
+    const install = initDevInstall(installDir);
     const ca = await readFile(install.caCert, 'utf8');
     const controller = spawn(
       ...pinned(SERVER_CORE, [process.execPath, CLI, 'controller', 'start', '--dir', installDir]),

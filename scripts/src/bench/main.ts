@@ -1,12 +1,14 @@
 import { benchApi } from './api.js';
 import { benchAudit } from './audit.js';
 import { benchBundle } from './bundle.js';
+import { benchInstances } from './instances.js';
 
 /** `npm run bench -- <name> [options]`: one benchmark by name. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   api: benchApi,
   audit: benchAudit,
   bundle: benchBundle,
+  instances: benchInstances,
 };
 
 const [name = '', ...args] = process.argv.slice(2);
