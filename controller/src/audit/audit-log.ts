@@ -83,6 +83,8 @@ const REDACTED_KEYS = /pass|secret|token|totp|code|share|value|key|credential/i;
 
 interface Waiting {
   record: Omit<UnhashedAuditRecord, 'seq' | 'prevHash'>;
+  /** runs inside the transaction that stores the record (an outbox marks its row done there) */
+  inCommit?: () => void;
   resolve?: (record: AuditRecord) => void;
   reject?: (error: Error) => void;
 }
@@ -229,17 +231,22 @@ export class AuditLog {
     this.listeners.push(listener);
   }
 
-  /** Appends a record; resolves once it is durable, rejects with AuditUnavailableError if it cannot be written. */
-  append(entry: AuditEntry): Promise<AuditRecord> {
+  /**
+   * Appends a record; resolves once it is durable, rejects with AuditUnavailableError if it
+   * cannot be written. `inCommit` runs in the same transaction as the record's insert, so a
+   * caller can mark its own source row recorded exactly once, crash or not.
+   */
+  append(entry: AuditEntry, inCommit?: () => void): Promise<AuditRecord> {
     const record = this.build(entry);
+    const extra = inCommit ? { inCommit } : {};
     if (this.failure) {
       // kept for the retry, but the caller learns at once that the log is failing
-      if (this.waiting.length < MAX_HELD) this.waiting.push({ record });
+      if (this.waiting.length < MAX_HELD) this.waiting.push({ record, ...extra });
       else this.lost += 1;
       return Promise.reject(new AuditUnavailableError(`the audit log cannot be written: ${this.failure.message}`));
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ record, resolve, reject });
+      this.waiting.push({ record, resolve, reject, ...extra });
       this.queueFlush();
     });
   }
@@ -299,6 +306,7 @@ export class AuditLog {
     try {
       this.db.transaction(() => {
         for (const record of records) this.insert.run(record);
+        for (const item of batch) item.inCommit?.();
       })();
     } catch (error) {
       this.hold(batch, error as Error);
@@ -322,7 +330,7 @@ export class AuditLog {
     this.failure = error;
     const failed = new AuditUnavailableError(`the audit log cannot be written: ${error.message}`);
     for (const item of batch) item.reject?.(failed);
-    const kept = batch.map(({ record }) => ({ record }));
+    const kept = batch.map(({ record, inCommit }) => ({ record, ...(inCommit ? { inCommit } : {}) }));
     const dropped = Math.max(0, kept.length + this.waiting.length - MAX_HELD);
     this.lost += dropped;
     this.waiting.unshift(...kept.slice(dropped));

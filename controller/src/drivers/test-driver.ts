@@ -1,4 +1,4 @@
-import { appendFile, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { appendFile, link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -49,6 +49,26 @@ async function writeFileDurably(path: string, text: string): Promise<void> {
   }
 }
 
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the files that a process killed while writing them left staged (their name says
+ * which process staged them): a crash must not litter the pretend world.
+ */
+async function sweepStaged(dir: string): Promise<void> {
+  for (const file of await readdir(dir)) {
+    const pid = /\.json\.(\d+)\.\d+\.tmp$/.exec(file)?.[1];
+    if (pid && !isAlive(Number(pid))) await unlink(join(dir, file)).catch(() => undefined);
+  }
+}
+
 /**
  * A driver for tests and development: it provisions nothing real, but behaves like a remote
  * system that keeps state across controller crashes (files in `dir`), takes time, and fails
@@ -61,7 +81,7 @@ export function testDriver(options: TestDriverOptions): InstanceDriver {
   const now = options.now ?? Date.now;
   const failNames = options.failNames ? new RegExp(options.failNames) : undefined;
   const pathOf = (instanceId: string) => join(dir, `${instanceId}.json`);
-  const ready = mkdir(dir, { recursive: true, mode: 0o700 });
+  const ready = mkdir(dir, { recursive: true, mode: 0o700 }).then(() => sweepStaged(dir));
 
   async function read(instanceId: string): Promise<TestResource | undefined> {
     try {

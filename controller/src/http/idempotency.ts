@@ -4,7 +4,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { Db } from '../store/database.js';
 import type { SecretBox } from '../vault/secret-box.js';
 import { badRequest, ProblemError } from './problem.js';
-import type { IdempotencyClaim } from './route.js';
+import type { IdempotencyClaim, RouteResponse } from './route.js';
 
 /** How long a finished create answers replays, and how long a claim in progress blocks its key. */
 const KEEP_MS = 24 * 60 * 60 * 1000;
@@ -16,7 +16,8 @@ const KEY_PATTERN = /^[\x21-\x7E]{8,255}$/;
  * is kept for 24 hours; a retry with the same key and the same request gets that answer
  * again (`Idempotent-Replayed: true`) instead of creating twice. The same key with a
  * different request is refused (422), and a retry while the first is still running waits
- * its turn (409). Keys are per user. Kept answers can hold one-time credentials, so they
+ * its turn (409). A synchronous handler's changes and its kept answer commit in one
+ * transaction, so a crash never leaves a create done without its answer. Keys are per user. Kept answers can hold one-time credentials, so they
  * are stored encrypted with the vault's platform key, bound to their row.
  */
 export function idempotencyStore(db: Db, box: SecretBox, now: () => Date = () => new Date()) {
@@ -35,6 +36,7 @@ export function idempotencyStore(db: Db, box: SecretBox, now: () => Date = () =>
       "UPDATE idempotency_keys SET state = 'done', status = ?, response = ?, expires_at = ? WHERE user_id = ? AND key_hash = ?",
     ),
     purge: db.prepare<[string]>('DELETE FROM idempotency_keys WHERE expires_at <= ?'),
+    releasePending: db.prepare("DELETE FROM idempotency_keys WHERE state = 'pending'"),
   };
   const identity = (userId: string, keyHash: string) => ({
     table: 'idempotency_keys',
@@ -92,16 +94,39 @@ export function idempotencyStore(db: Db, box: SecretBox, now: () => Date = () =>
         })
         .immediate();
       if (outcome) return outcome;
+      const complete = (response: RouteResponse) => {
+        const stored = box.seal(JSON.stringify(response.body ?? null), identity(userId, keyHash));
+        sql.finish.run(response.status, stored, new Date(now().getTime() + KEEP_MS).toISOString(), userId, keyHash);
+      };
+      const release = () => void sql.remove.run(userId, keyHash);
       return {
         kind: 'claimed',
-        complete(response) {
-          const stored = box.seal(JSON.stringify(response.body ?? null), identity(userId, keyHash));
-          sql.finish.run(response.status, stored, new Date(now().getTime() + KEEP_MS).toISOString(), userId, keyHash);
-        },
-        release() {
-          sql.remove.run(userId, keyHash);
+        complete,
+        release,
+        within(work) {
+          try {
+            return db.transaction(() => {
+              const response = work();
+              if (typeof (response as { then?: unknown }).then === 'function')
+                throw new TypeError('a handler run with its Idempotency-Key must be synchronous');
+              if (response.status < 300 && !response.file && !response.text) complete(response);
+              else release();
+              return response;
+            })();
+          } catch (error) {
+            release();
+            throw error;
+          }
         },
       };
+    },
+
+    /**
+     * Forgets the claims of requests that were running when the process stopped. Called at
+     * start: with the embedded store there is one controller, so no such request still runs.
+     */
+    releasePending(): number {
+      return sql.releasePending.run().changes;
     },
 
     /** Forgets expired keys; the housekeeping loop calls it. */

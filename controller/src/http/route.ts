@@ -120,7 +120,13 @@ async function sendFile(res: Response, status: number, file: NonNullable<RouteRe
 export type IdempotencyClaim =
   | { kind: 'none' }
   | { kind: 'replay'; response: RouteResponse }
-  | { kind: 'claimed'; complete(response: RouteResponse): void; release(): void };
+  | {
+      kind: 'claimed';
+      complete(response: RouteResponse): void;
+      release(): void;
+      /** runs a synchronous handler and keeps its answer in the same transaction */
+      within(work: () => RouteResponse): RouteResponse;
+    };
 
 /** What every route runs through besides its own handler. */
 export interface RouteMiddleware {
@@ -145,6 +151,10 @@ async function runHandler(
     context.audit.details = { ...context.audit.details, idempotentReplay: true };
     return claim.response;
   }
+  // a synchronous create commits its changes and its kept answer together: a crash between
+  // the two would otherwise leave the create done and its retry refused or run twice
+  if (claim.kind === 'claimed' && route.handler.constructor.name !== 'AsyncFunction')
+    return claim.within(() => route.handler(context as never) as RouteResponse);
   try {
     const result = await route.handler(context as never);
     if (claim.kind === 'claimed') {

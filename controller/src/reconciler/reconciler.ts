@@ -73,6 +73,9 @@ export class Reconciler {
     this.stopping = new AbortController();
     const released = this.options.queue.releaseAll();
     if (released > 0) this.options.logger.info({ released }, 'reconciler took back leases of a previous run');
+    // a run that died between a pass and its follow-up (the audit outbox) may have left it undone
+    // with nothing queued: do it now rather than after some later change
+    for (const handler of Object.values(this.options.handlers)) this.loops.push(this.followUp(handler));
     for (let worker = 0; worker < this.o.workers; worker++) this.loops.push(this.loop());
   }
 
@@ -136,10 +139,14 @@ export class Reconciler {
       else queue.retry(claim, backoffMs(attempt - 1, this.o.backoffBaseMs, this.o.backoffMaxMs), error.message);
       logger.warn({ item: claim.item, attempt, err: error.message, verdict }, 'reconcile pass failed');
     }
+    await this.followUp(handler);
+  }
+
+  private async followUp(handler: WorkHandler): Promise<void> {
     await handler
       .afterPass?.()
       .catch((error: unknown) =>
-        logger.warn(
+        this.options.logger.warn(
           { err: (error as Error).message },
           'reconciler follow-up failed; it runs again after the next pass',
         ),
