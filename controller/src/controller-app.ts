@@ -36,6 +36,12 @@ import type { Vault } from './vault/vault.js';
 import { vaultRoutes } from './vault/vault-routes.js';
 import { CONTROLLER_VERSION } from './version.js';
 
+/** What the composition root hands the drivers it builds. */
+export interface DriverContext {
+  /** the org's registry credentials, decrypted, as image pull secrets */
+  registryCredentials(orgId: string): { name: string; dockerConfigJson: string }[];
+}
+
 export interface ControllerAppOptions {
   db: Db;
   vault: Vault;
@@ -49,7 +55,10 @@ export interface ControllerAppOptions {
   audit?: { checkpointEvery?: number; checkpointSeconds?: number };
   /** the drivers that make instances real, and how the reconciler paces its work */
   reconciler?: {
-    drivers: readonly InstanceDriver[];
+    /** built once the services exist: a driver may need the org's registry credentials */
+    drivers: (context: DriverContext) => readonly InstanceDriver[];
+    /** tenants' kubeconfig tokens: the default lifetime and the most they may ask for */
+    credentialSeconds?: { default: number; max: number };
     workers?: number;
     maxAttempts?: number;
     backoffBaseMs?: number;
@@ -92,14 +101,26 @@ export function createControllerApp(options: ControllerAppOptions) {
 
   // Instances: the service records desired state; the reconciler (started by whoever runs the
   // app, once the vault is unsealed) carries it out through the drivers.
-  const { drivers = [], maxAttempts, pollMs, ...pacing } = options.reconciler ?? { drivers: [] };
+  const {
+    drivers: makeDrivers,
+    maxAttempts,
+    pollMs,
+    credentialSeconds,
+    ...pacing
+  } = options.reconciler ?? {
+    drivers: () => [],
+  };
+  const drivers = makeDrivers({
+    registryCredentials: (orgId) =>
+      secrets.revealAll(orgId, 'registry').map(({ name, value }) => ({ name, dockerConfigJson: value })),
+  });
   const ledger = resourceLedger(ledgerDalFactory(db));
   const instanceHandler = instanceReconciler({
     db,
     dal: instanceDal,
     ledger,
     drivers,
-    audit: (entry) => auditLog.append(entry),
+    audit: (entry, inCommit) => auditLog.append(entry, inCommit),
     ...(maxAttempts ? { maxAttempts } : {}),
     ...(pollMs ? { pollMs } : {}),
     ...clock,
@@ -116,6 +137,8 @@ export function createControllerApp(options: ControllerAppOptions) {
     ledger,
     reconcile: { enqueue: (id) => reconciler.enqueue('instance', id), wake: () => reconciler.wake() },
     flavors: instanceHandler.flavors,
+    driverFor: instanceHandler.driverFor,
+    ...(credentialSeconds ? { credentialSeconds } : {}),
     ...clock,
   });
   const quotas = quotaServiceFactory({ db, ...clock });

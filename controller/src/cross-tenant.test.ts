@@ -12,8 +12,9 @@ import { appHarness } from './test-support/app-harness.js';
  * (and at B's ids under A's own paths). Each must answer 403 or 404 and say nothing of B.
  */
 
+const crossTenantDriverDir = await mkdtemp(join(tmpdir(), 'sovereign-cross-tenant-'));
 const { agent, routes, login, platformAdmin, platformUser, db } = await appHarness({
-  reconciler: { drivers: [testDriver({ dir: await mkdtemp(join(tmpdir(), 'sovereign-cross-tenant-')) })] },
+  reconciler: { drivers: () => [testDriver({ dir: crossTenantDriverDir })] },
 });
 loadDefaultCatalog(db);
 loadReferenceCapacity(db);

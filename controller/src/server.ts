@@ -14,7 +14,10 @@ import {
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type ControllerConfig, loadControllerConfig, resolveInstallPath } from './config/controller-config.js';
-import { createControllerApp } from './controller-app.js';
+import { createControllerApp, type DriverContext } from './controller-app.js';
+import type { InstanceDriver } from './drivers/instance-driver.js';
+import { KubeClient } from './drivers/kube/kube-client.js';
+import { kubeDriver } from './drivers/kube/kube-driver.js';
 import { testDriver } from './drivers/test-driver.js';
 import { startSiemForwarder } from './audit/siem-wiring.js';
 import { reconcileOrgKeys } from './vault/org-keys.js';
@@ -106,7 +109,22 @@ export async function startController(
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const { testDriver: testDriverConfig, ...pacing } = config.reconciler;
-  const drivers = testDriverConfig ? [testDriver({ ...testDriverConfig, dir: at(testDriverConfig.dir) })] : [];
+  const kube = config.kubernetes;
+  // later drivers take a flavor over from earlier ones: Kubernetes runs namespace and vcluster instances when configured
+  const drivers = ({ registryCredentials }: DriverContext): InstanceDriver[] => [
+    ...(testDriverConfig ? [testDriver({ ...testDriverConfig, dir: at(testDriverConfig.dir) })] : []),
+    ...(kube
+      ? [
+          kubeDriver({
+            client: KubeClient.fromFile(at(kube.kubeconfig), kube.context),
+            pullSecrets: registryCredentials,
+            runtimeClassName: kube.runtimeClassName,
+            resyncMs: kube.resyncSeconds * 1000,
+            ...(kube.vcluster ? { vcluster: kube.vcluster } : {}),
+          }),
+        ]
+      : []),
+  ];
   const {
     app,
     identity: identityService,
@@ -126,9 +144,15 @@ export async function startController(
     ...(oidc ? { oidc } : {}),
     authRateLimit: config.authRateLimitPerMinute,
     audit: { checkpointEvery: config.audit.checkpointEvery, checkpointSeconds: config.audit.checkpointSeconds },
-    reconciler: { drivers, ...pacing },
+    reconciler: {
+      drivers,
+      ...pacing,
+      ...(kube ? { credentialSeconds: { default: kube.tokenTtlSeconds, max: kube.tokenMaxSeconds } } : {}),
+    },
   });
   auditLog.start();
+  const stranded = idempotency.releasePending();
+  if (stranded > 0) logger.info({ stranded }, 'released Idempotency-Key claims of requests cut short by the last stop');
   // the reconciler works only while the vault is open: drivers and the audit trail need its keys
   vault.onUnseal(() => reconciler.start());
   vault.onSeal(() => reconciler.stop());

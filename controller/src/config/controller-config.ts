@@ -151,6 +151,51 @@ const reconciler = z.strictObject({
 });
 export type ReconcilerConfig = z.infer<typeof reconciler>;
 
+/**
+ * The host Kubernetes cluster that runs namespace and vcluster instances. The controller
+ * reaches it with this kubeconfig (a file only its user can read) and applies everything
+ * with server-side apply.
+ */
+const kubernetes = z.strictObject({
+  kubeconfig: filePath,
+  context: z.string().min(1).max(253).optional(),
+  runtimeClassName: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a DNS subdomain')
+    .default('kata-qemu-nvidia-gpu'),
+  /** how often converged instances are applied again, undoing changes made by hand */
+  resyncSeconds: z.number().int().min(1).max(86_400).default(300),
+  /** the lifetime of a tenant's kubeconfig token when they ask for none, and the most they may ask for */
+  tokenTtlSeconds: z.number().int().min(600).max(86_400).default(3600),
+  tokenMaxSeconds: z
+    .number()
+    .int()
+    .min(600)
+    .max(7 * 86_400)
+    .default(86_400),
+  /** for the vcluster flavor: the vcluster chart in the platform's chart repository (a Flux source) */
+  vcluster: z
+    .strictObject({
+      chartSource: z.discriminatedUnion('kind', [
+        z.strictObject({
+          kind: z.literal('HelmRepository'),
+          name: z.string().min(1).max(253),
+          namespace: z.string().min(1).max(63),
+          chart: z.string().min(1).max(253).optional(),
+          version: z.string().min(1).max(64),
+        }),
+        z.strictObject({
+          kind: z.literal('OCIRepository'),
+          name: z.string().min(1).max(253),
+          namespace: z.string().min(1).max(63),
+        }),
+      ]),
+      apiServerCidrs: z.array(z.string().min(1).max(64)).min(1).max(16),
+    })
+    .optional(),
+});
+export type KubernetesConfig = z.infer<typeof kubernetes>;
+
 export const controllerConfigSchema = z.strictObject({
   api: listen,
   internal: listen,
@@ -186,6 +231,7 @@ export const controllerConfigSchema = z.strictObject({
   vault: vault.default({ path: 'vault/keyring.sealed' }),
   audit: audit.default({ checkpointEvery: 1000, checkpointSeconds: 60 }),
   reconciler: reconciler.default(RECONCILER_DEFAULTS),
+  kubernetes: kubernetes.optional(),
 });
 
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

@@ -35,10 +35,20 @@ export interface Observation {
 export interface InstanceDriver {
   readonly name: string;
   readonly flavors: readonly ComputeSpec['flavor'][];
+  /** when set, a converged instance is applied again this often: what was changed or deleted by hand is restored */
+  readonly resyncMs?: number;
   plan(target: InstanceTarget): DriverPlan;
   apply(plan: DriverPlan, signal: AbortSignal): Promise<void>;
   observe(target: InstanceTarget, signal: AbortSignal): Promise<Observation>;
   destroy(target: InstanceTarget, signal: AbortSignal): Promise<{ gone: boolean }>;
+  /** short-lived credentials for the instance's users (a kubeconfig), where the flavor has any */
+  credentials?(target: InstanceTarget, ttlSeconds: number): Promise<InstanceCredentials>;
+}
+
+export interface InstanceCredentials {
+  kubeconfig: string;
+  /** ISO-8601; null when the credentials do not expire on their own (a virtual cluster's own kubeconfig) */
+  expiresAt: string | null;
 }
 
 /** A driver's failure. Transient ones are retried with backoff; permanent ones fail the instance at once. */

@@ -1,10 +1,10 @@
 import type { AuditEntry } from '../audit/audit-log.js';
-import type { ComputeSpec } from '../catalog/catalog-types.js';
-import { DriverError, type InstanceDriver, type InstanceTarget } from '../drivers/instance-driver.js';
+import { DriverError, type InstanceDriver } from '../drivers/instance-driver.js';
 import type { ResourceLedger } from '../quotas/index.js';
 import type { StepOutcome, WorkHandler } from '../reconciler/reconciler.js';
 import { type Db, inTransaction } from '../store/database.js';
 import type { InstanceDal, InstanceRow } from './instance-dal.js';
+import { targetOf } from './instance-service.js';
 import type { Condition, Phase } from './instance-types.js';
 import { canMove } from './lifecycle.js';
 
@@ -13,8 +13,8 @@ export interface InstanceReconcilerDeps {
   dal: InstanceDal;
   ledger: ResourceLedger;
   drivers: readonly InstanceDriver[];
-  /** appends to the audit log; resolves once durable */
-  audit: (entry: AuditEntry) => Promise<unknown>;
+  /** appends to the audit log, running `inCommit` in the transaction that stores the record; resolves once durable */
+  audit: (entry: AuditEntry, inCommit: () => void) => Promise<unknown>;
   /** a transient failure this many times in a row fails a provisioning, starting or stopping instance */
   maxAttempts?: number;
   /** how soon to look again at an instance the outside world is still working on */
@@ -33,20 +33,13 @@ const AUDIT_BATCH = 200;
  * transaction; transitions reach the audit log through an outbox, so a crash between the
  * two loses no audit record.
  */
-export function instanceReconciler(deps: InstanceReconcilerDeps): WorkHandler & { flavors(): ReadonlySet<string> } {
+export function instanceReconciler(deps: InstanceReconcilerDeps): WorkHandler & {
+  flavors(): ReadonlySet<string>;
+  driverFor(flavor: string): InstanceDriver | undefined;
+} {
   const { db, dal, ledger, maxAttempts = 8, pollMs = 1000, now = () => new Date() } = deps;
   const byFlavor = new Map<string, InstanceDriver>();
   for (const driver of deps.drivers) for (const flavor of driver.flavors) byFlavor.set(flavor, driver);
-
-  const targetOf = (row: InstanceRow): InstanceTarget => ({
-    instanceId: row.id,
-    orgId: row.org_id,
-    workspaceId: row.workspace_id,
-    name: row.name,
-    flavor: row.flavor as ComputeSpec['flavor'],
-    profile: JSON.parse(row.profile_spec) as ComputeSpec,
-    running: row.desired === 'running',
-  });
 
   /** Moves the phase and returns the row as it now is; Failed and Deleted give back what the instance held. */
   function move(row: InstanceRow, to: Phase, message: string, reason: string | null = null): InstanceRow {
@@ -57,9 +50,14 @@ export function instanceReconciler(deps: InstanceReconcilerDeps): WorkHandler & 
         throw new Error(`instance ${row.id} left ${row.phase} while a pass was moving it`);
       if (to === 'Failed' || to === 'Deleted') ledger.release(row.id);
       setCondition(row.id, 'Ready', to === 'Ready' ? 'True' : 'False', to, message, at);
+      if (to === 'Ready' || to === 'Stopped') markConverged(row.id, at);
       return dal.findById(row.id) as InstanceRow;
     });
   }
+
+  /** Said in the arriving move's own transaction: one commit fewer per instance. */
+  const markConverged = (id: string, at: string) =>
+    setCondition(id, 'Reconciled', 'True', 'Converged', 'The outside world matches the desired state', at);
 
   function setCondition(
     id: string,
@@ -122,48 +120,48 @@ export function instanceReconciler(deps: InstanceReconcilerDeps): WorkHandler & 
     const arrived: Phase = target.running ? 'Ready' : 'Stopped';
     if (current.phase !== arrived)
       move(current, arrived, target.running ? 'Ready for use' : 'Stopped; its data is kept');
-    setCondition(
-      current.id,
-      'Reconciled',
-      'True',
-      'Converged',
-      'The outside world matches the desired state',
-      now().toISOString(),
-    );
-    return { kind: 'done' };
+    else markConverged(current.id, now().toISOString());
+    // drivers that correct drift look again after a while: what was edited or deleted by hand comes back
+    return driver.resyncMs ? { kind: 'wait', afterMs: driver.resyncMs } : { kind: 'done' };
   }
 
   let auditing: Promise<void> | undefined;
+  /** Transitions handed to the audit log and not yet stored (it holds and retries them while it is failing). */
+  const handedOver = new Set<string>();
   /** Drains the outbox of transitions into the audit log, one flush at a time. */
   async function flushAudit(): Promise<void> {
-    for (
-      let rows = dal.unauditedTransitions(AUDIT_BATCH);
-      rows.length > 0;
-      rows = dal.unauditedTransitions(AUDIT_BATCH)
-    ) {
+    for (;;) {
+      const rows = dal.unauditedTransitions(AUDIT_BATCH).filter((t) => !handedOver.has(`${t.instance_id}:${t.seq}`));
+      if (rows.length === 0) return;
+      for (const t of rows) handedOver.add(`${t.instance_id}:${t.seq}`);
       await Promise.all(
         rows.map((t) =>
-          deps.audit({
-            actorType: 'system',
-            actorId: 'reconciler',
-            orgId: t.org_id,
-            workspaceId: t.workspace_id,
-            action: 'instance.phase',
-            target: `orgs/${t.org_id}/workspaces/${t.workspace_id}/compute-instances/${t.instance_id}`,
-            outcome: t.to_phase === 'Failed' ? 'failure' : 'success',
-            reason: t.reason,
-            details: { from: t.from_phase, to: t.to_phase, seq: t.seq, at: t.at },
-          }),
+          deps
+            .audit(
+              {
+                actorType: 'system',
+                actorId: 'reconciler',
+                orgId: t.org_id,
+                workspaceId: t.workspace_id,
+                action: 'instance.phase',
+                target: `orgs/${t.org_id}/workspaces/${t.workspace_id}/compute-instances/${t.instance_id}`,
+                outcome: t.to_phase === 'Failed' ? 'failure' : 'success',
+                reason: t.reason,
+                details: { from: t.from_phase, to: t.to_phase, seq: t.seq, at: t.at },
+              },
+              // marked in the audit record's own transaction: recorded exactly once, even across a crash
+              () => dal.markAudited(t.instance_id, t.seq),
+            )
+            // a rejected one stays handed over: the log keeps it and stores it when it can write again
+            .then(() => handedOver.delete(`${t.instance_id}:${t.seq}`)),
         ),
       );
-      inTransaction(db, () => {
-        for (const t of rows) dal.markAudited(t.instance_id, t.seq);
-      });
     }
   }
 
   return {
     flavors: () => new Set(byFlavor.keys()),
+    driverFor: (flavor) => byFlavor.get(flavor),
 
     async step(id, signal) {
       const row = dal.findById(id);

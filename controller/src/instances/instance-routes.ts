@@ -4,6 +4,8 @@ import {
   collaboratorBody,
   collaboratorParams,
   collaboratorView,
+  credentialsQuery,
+  credentialsView,
   instanceDetailView,
   instancePage,
   instanceParams,
@@ -88,6 +90,29 @@ export function instanceRoutes(service: InstanceService): RouteDefinition[] {
         status: 202,
         body: service.remove(principal, params.org, params.ws, params.id),
       }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${BASE}/:id/kubeconfig`,
+      summary:
+        'Just-in-time access: a kubeconfig for this instance alone, with a short-lived token (workspace admin, read-write collaborator)',
+      tag,
+      auth,
+      audit: 'instance.kubeconfig',
+      params: instanceParams,
+      query: credentialsQuery,
+      responses: { 200: { description: 'The kubeconfig and when it expires', schema: credentialsView } },
+      handler: async ({ principal, params, query, audit }) => {
+        const issued = await service.credentials(principal, params.org, params.ws, params.id, query.ttlSeconds);
+        audit.details = { ...audit.details, expiresAt: issued.expiresAt };
+        const headers = { 'cache-control': 'no-store' };
+        if (query.format === 'json') return { status: 200, body: issued, headers };
+        return {
+          status: 200,
+          headers: { ...headers, 'content-disposition': `attachment; filename="kubeconfig-${params.id}.yaml"` },
+          text: { contentType: 'application/yaml', body: issued.kubeconfig },
+        };
+      },
     }),
     operation(
       'stop',

@@ -1,4 +1,5 @@
 import type { ComputeSpec } from '../catalog/catalog-types.js';
+import type { InstanceCredentials, InstanceDriver, InstanceTarget } from '../drivers/instance-driver.js';
 import { decodeCursor, type Page, type PageQuery, toPage } from '../http/pagination.js';
 import { badRequest, conflict, notFound, ProblemError } from '../http/problem.js';
 import { authorize } from '../rbac/authorize.js';
@@ -26,10 +27,24 @@ export interface InstanceServiceDeps {
   reconcile: { enqueue(instanceId: string): void; wake(): void };
   /** the flavors some driver on this controller can provision */
   flavors: () => ReadonlySet<string>;
+  driverFor: (flavor: string) => InstanceDriver | undefined;
+  /** the lifetime of users' credentials when they ask for none, and the most they may ask for */
+  credentialSeconds?: { default: number; max: number };
   now?: () => Date;
 }
 
 const EVENTS_SHOWN = 50;
+
+/** The instance as its driver sees it. */
+export const targetOf = (row: InstanceRow): InstanceTarget => ({
+  instanceId: row.id,
+  orgId: row.org_id,
+  workspaceId: row.workspace_id,
+  name: row.name,
+  flavor: row.flavor as ComputeSpec['flavor'],
+  profile: JSON.parse(row.profile_spec) as ComputeSpec,
+  running: row.desired === 'running',
+});
 
 interface ProfileVersionRow {
   id: string;
@@ -181,6 +196,30 @@ export function instanceServiceFactory(deps: InstanceServiceDeps) {
           .map((t) => ({ from: t.from_phase, to: t.to_phase, reason: t.reason, at: t.at })),
         collaborators: dal.collaborators(id).map(toCollaboratorView),
       };
+    },
+
+    /**
+     * Just-in-time access: a kubeconfig for the instance alone (a short-lived token of its
+     * users' ServiceAccount, or a virtual cluster's own kubeconfig), never the host cluster's.
+     * Only people who may operate the instance get one.
+     */
+    async credentials(
+      principal: Principal,
+      orgId: string,
+      workspaceId: string,
+      id: string,
+      ttlSeconds?: number,
+    ): Promise<InstanceCredentials> {
+      const row = access(principal, orgId, workspaceId, id, 'instance.operate');
+      const limits = deps.credentialSeconds ?? { default: 3600, max: 86_400 };
+      const seconds = ttlSeconds ?? limits.default;
+      if (seconds > limits.max) throw badRequest(`query: ttlSeconds: at most ${limits.max} on this controller`);
+      if (row.phase !== 'Ready')
+        throw conflict(`Credentials are issued for Ready instances; this one is ${row.phase}.`);
+      const driver = deps.driverFor(row.flavor);
+      if (!driver?.credentials)
+        throw new ProblemError(409, 'no_credentials', 'No credentials', `${row.flavor} instances have no kubeconfig.`);
+      return driver.credentials(targetOf(row), seconds);
     },
 
     stop: (principal: Principal, orgId: string, workspaceId: string, id: string) =>

@@ -107,3 +107,20 @@ export const instanceDetailView = instanceView.extend({
 export type InstanceDetailView = z.infer<typeof instanceDetailView>;
 
 export const instancePage = pageSchema(instanceView);
+
+export const credentialsQuery = z.strictObject({
+  /** how long the token lives; the controller's configured default when left out */
+  ttlSeconds: z.coerce
+    .number()
+    .int()
+    .min(600)
+    .max(7 * 86_400)
+    .optional(),
+  /** yaml: the kubeconfig itself, as a download */
+  format: z.enum(['json', 'yaml']).default('json'),
+});
+export const credentialsView = z.object({
+  kubeconfig: z.string(),
+  /** null when the kubeconfig does not expire on its own (a virtual cluster's) */
+  expiresAt: z.string().nullable(),
+});

@@ -17,7 +17,6 @@ const GPU = 'gpu/NVIDIA H200';
 /** Replay a failure with CRASH_SEED=<the seed in the test's name>: the plan and the kill points are the same. */
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);
 
-
 /** mulberry32: a small seeded generator, so a failing run's plan can be replayed. */
 function seeded(seed: number): () => number {
   let state = seed >>> 0;

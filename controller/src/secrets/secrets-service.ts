@@ -50,6 +50,9 @@ export function secretsServiceFactory({ db, box, now = () => new Date() }: Secre
   const sql = {
     byName: db.prepare<[string, string], SecretRow>('SELECT * FROM secrets WHERE org_id = ? AND name = ?'),
     orgExists: db.prepare<[string], number>('SELECT 1 FROM orgs WHERE id = ?').pluck(),
+    ofType: db.prepare<[string, SecretType], SecretRow>(
+      'SELECT * FROM secrets WHERE org_id = ? AND type = ? ORDER BY name',
+    ),
     page: db.prepare<[string, string, number], SecretRow>(
       'SELECT * FROM secrets WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?',
     ),
@@ -106,6 +109,13 @@ export function secretsServiceFactory({ db, box, now = () => new Date() }: Secre
     },
 
     /** For components only (the registry driver, the BCM client): the plaintext, or undefined. */
+    /** Every secret of one type in the org, decrypted: the registry credentials a tenant namespace pulls with. */
+    revealAll(orgId: string, type: SecretType): { name: string; value: string }[] {
+      return sql.ofType
+        .all(orgId, type)
+        .map((row) => ({ name: row.name, value: box.open(row.value, secretIdentity(row)) }));
+    },
+
     reveal(orgId: string, name: string): { type: SecretType; value: string } | undefined {
       const row = sql.byName.get(orgId, name);
       return row ? { type: row.type, value: box.open(row.value, secretIdentity(row)) } : undefined;

@@ -39,7 +39,7 @@ export type HelmRelease = {
 };
 
 /** One virtual cluster per namespace, so the release name is fixed: its pods are `app=vcluster,release=vcluster`. */
-const VCLUSTER_RELEASE = 'vcluster';
+export const VCLUSTER_RELEASE = 'vcluster';
 export const VCLUSTER_POD_LABELS = { app: 'vcluster', release: VCLUSTER_RELEASE };
 /** The syncer's API port (controlPlane.proxy.port; the chart says changing it is unsupported). */
 export const VCLUSTER_API_PORT = 8443;

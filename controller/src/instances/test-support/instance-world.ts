@@ -19,7 +19,7 @@ export async function instanceWorld(
   const dir = await mkdtemp(join(tmpdir(), 'sovereign-instances-'));
   const h = await appHarness({
     reconciler: {
-      drivers: [testDriver({ dir, ...options.driver })],
+      drivers: () => [testDriver({ dir, ...options.driver })],
       workers: options.workers ?? 4,
       pollMs: 20,
       backoffBaseMs: 10,
