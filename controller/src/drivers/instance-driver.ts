@@ -41,6 +41,11 @@ export interface InstanceDriver {
   apply(plan: DriverPlan, signal: AbortSignal): Promise<void>;
   observe(target: InstanceTarget, signal: AbortSignal): Promise<Observation>;
   destroy(target: InstanceTarget, signal: AbortSignal): Promise<{ gone: boolean }>;
+  /**
+   * Follows the outside world and calls `drifted` with an instance whose objects were
+   * changed or deleted by someone else, until `signal` aborts.
+   */
+  watchDrift?(drifted: (instanceId: string) => void, signal: AbortSignal): Promise<void>;
   /** short-lived credentials for the instance's users (a kubeconfig), where the flavor has any */
   credentials?(target: InstanceTarget, ttlSeconds: number): Promise<InstanceCredentials>;
 }

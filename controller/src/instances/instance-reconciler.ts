@@ -25,6 +25,8 @@ export interface InstanceReconcilerDeps {
 /** Phases in which the outside world is being changed: a driver that keeps failing here fails the instance. */
 const IN_FLIGHT: readonly Phase[] = ['Pending', 'Provisioning', 'Starting', 'Stopping'];
 const AUDIT_BATCH = 200;
+/** A drifting instance is queued at most this often, however many of its objects change at once. */
+const DRIFT_DEBOUNCE_MS = 2000;
 
 /**
  * The instances' handler for the reconciler: one pass moves an instance one or more phases
@@ -187,6 +189,20 @@ export function instanceReconciler(deps: InstanceReconcilerDeps): WorkHandler & 
         setCondition(id, 'Reconciled', 'False', 'DriverError', error.message, at);
       });
       return 'retry';
+    },
+
+    /** Drivers that watch the outside world queue an instance whose objects someone else changed. */
+    async background(signal, requeue) {
+      const last = new Map<string, number>();
+      const drifted = (id: string) => {
+        const at = Date.now();
+        if (at - (last.get(id) ?? 0) < DRIFT_DEBOUNCE_MS) return;
+        last.set(id, at);
+        if (last.size > 10_000) last.clear();
+        requeue(id);
+      };
+      const watching = new Set(deps.drivers.filter((driver) => driver.watchDrift));
+      await Promise.all([...watching].map((driver) => driver.watchDrift?.(drifted, signal)));
     },
 
     afterPass() {

@@ -1,8 +1,11 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadDefaultCatalog } from '../catalog/index.js';
-import { CREATIONS_LOG } from '../drivers/test-driver.js';
+import type { InstanceDriver } from '../drivers/instance-driver.js';
+import { CREATIONS_LOG, testDriver } from '../drivers/test-driver.js';
+import { loadReferenceCapacity } from '../quotas/index.js';
 import { appHarness } from '../test-support/app-harness.js';
 import { type InstanceWorld, instanceWorld } from './test-support/instance-world.js';
 
@@ -270,5 +273,48 @@ describe('who may see and act on an instance', () => {
     // the platform admin reads, but does not act inside a tenant's workspace
     expect((await w.agent.get(url).set('cookie', w.platformAdmin)).status).toBe(200);
     expect((await w.agent.delete(url).set('cookie', w.platformAdmin)).status).toBe(403);
+  });
+});
+
+describe('drift correction', () => {
+  it('applies a converged instance again every resync of its driver', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sovereign-resync-'));
+    const inner = testDriver({ dir });
+    let applies = 0;
+    const resyncing: InstanceDriver = {
+      ...inner,
+      resyncMs: 40,
+      apply: (plan, signal) => {
+        applies += 1;
+        return inner.apply(plan, signal);
+      },
+    };
+    const h = await appHarness({ reconciler: { drivers: () => [resyncing], pollMs: 10 } });
+    try {
+      loadDefaultCatalog(h.db);
+      loadReferenceCapacity(h.db);
+      const org = await h.onboard('Resync');
+      const ws = await h.agent
+        .post(`/api/v1/orgs/${org.orgId}/workspaces`)
+        .set('cookie', org.admin)
+        .send({ name: 'ml' });
+      const small = h.db
+        .prepare("SELECT id FROM catalog_profiles WHERE kind = 'compute' AND slug = 'small'")
+        .pluck()
+        .get();
+      h.reconciler.start();
+      const launched = await h.agent
+        .post(`/api/v1/orgs/${org.orgId}/workspaces/${ws.body.id}/compute-instances`)
+        .set('cookie', org.admin)
+        .send({ name: 'steady', profileId: small });
+      expect(launched.status, launched.text).toBe(201);
+      const deadline = Date.now() + 5000;
+      while (applies < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(applies).toBeGreaterThanOrEqual(5);
+      expect(await creations({ dir } as InstanceWorld)).toHaveLength(1);
+    } finally {
+      await h.reconciler.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

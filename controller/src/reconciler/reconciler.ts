@@ -13,6 +13,8 @@ export interface WorkHandler {
   failed(id: string, error: Error, attempt: number): 'retry' | 'stop';
   /** After every pass: work the handler does outside the item's lease (the audit outbox). */
   afterPass?(): Promise<void>;
+  /** Runs while the reconciler does (watches of the outside world); `requeue` asks for a pass over an item now. */
+  background?(signal: AbortSignal, requeue: (id: string) => void): Promise<void>;
 }
 
 export interface ReconcilerOptions {
@@ -76,6 +78,18 @@ export class Reconciler {
     // a run that died between a pass and its follow-up (the audit outbox) may have left it undone
     // with nothing queued: do it now rather than after some later change
     for (const handler of Object.values(this.options.handlers)) this.loops.push(this.followUp(handler));
+    for (const [kind, handler] of Object.entries(this.options.handlers)) {
+      const requeue = (id: string) => {
+        this.enqueue(kind, id);
+        this.wake();
+      };
+      const running = handler
+        .background?.(this.stopping.signal, requeue)
+        .catch((error: unknown) =>
+          this.options.logger.error({ kind, err: (error as Error).message }, 'a reconciler watch stopped'),
+        );
+      if (running) this.loops.push(running);
+    }
     for (let worker = 0; worker < this.o.workers; worker++) this.loops.push(this.loop());
   }
 

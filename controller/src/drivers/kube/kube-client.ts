@@ -5,6 +5,7 @@ import {
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
+  Watch,
 } from '@kubernetes/client-node';
 import { DriverError } from '../instance-driver.js';
 import type { KubeObject } from './kube-object.js';
@@ -46,9 +47,11 @@ const isNotFound = (error: unknown) => error instanceof ApiException && error.co
 export class KubeClient {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
+  private readonly watcher: Watch;
   readonly host: HostCluster;
 
   constructor(config: KubeConfig) {
+    this.watcher = new Watch(config);
     this.objects = KubernetesObjectApi.makeApiClient(config);
     this.core = config.makeApiClient(CoreV1Api);
     const cluster = config.getCurrentCluster();
@@ -119,6 +122,24 @@ export class KubeClient {
     } catch (error) {
       if (!isNotFound(error)) throw driverError(error, `delete ${object.kind} ${object.metadata?.name}`);
     }
+  }
+
+  /**
+   * Follows changes to a collection (e.g. /api/v1/resourcequotas) until `signal` aborts or
+   * the server ends the stream; resolves then, with the error if there was one.
+   */
+  async watch(
+    path: string,
+    labelSelector: string,
+    onEvent: (type: string, object: KubernetesObject) => void,
+    signal: AbortSignal,
+  ): Promise<Error | undefined> {
+    return new Promise((resolve) => {
+      this.watcher
+        .watch(path, { labelSelector }, (type, object) => onEvent(type, object as KubernetesObject), resolve)
+        .then((request) => signal.addEventListener('abort', () => request.abort(), { once: true }))
+        .catch(resolve);
+    });
   }
 
   /** A token for a ServiceAccount from the TokenRequest API, bound to it and expiring. */

@@ -77,7 +77,7 @@ beforeAll(async () => {
         kubeDriver({
           client: KubeClient.fromFile(sim.kubeconfigPath),
           pullSecrets: registryCredentials,
-          resyncMs: 300,
+          resyncMs: 60_000, // drift below is undone through the watch, not the periodic resync
           vcluster: {
             chartSource: {
               kind: 'HelmRepository',

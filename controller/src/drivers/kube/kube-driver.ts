@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify as toYaml } from 'yaml';
 import {
   DriverError,
@@ -9,8 +11,8 @@ import {
   type Observation,
 } from '../instance-driver.js';
 import { clusterObjects } from './cluster-objects.js';
-import type { KubeClient } from './kube-client.js';
-import type { KubeObject } from './kube-object.js';
+import { FIELD_MANAGER, type KubeClient } from './kube-client.js';
+import { type KubeObject, MANAGED_BY_LABEL } from './kube-object.js';
 import { tenantNamespaceName } from './namespace-objects.js';
 import type { RegistryPullSecret } from './pull-secrets.js';
 import { instanceObjects } from './tenant-objects.js';
@@ -41,6 +43,27 @@ const PRUNABLE: readonly (readonly [string, string])[] = [
   ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
   ['helm.toolkit.fluxcd.io/v2', 'HelmRelease'],
 ];
+
+/** The collections watched for drift: what every tenant namespace holds. */
+const WATCHED = [
+  '/api/v1/namespaces',
+  '/api/v1/resourcequotas',
+  '/api/v1/limitranges',
+  '/api/v1/serviceaccounts',
+  '/apis/networking.k8s.io/v1/networkpolicies',
+  '/apis/rbac.authorization.k8s.io/v1/roles',
+  '/apis/rbac.authorization.k8s.io/v1/rolebindings',
+];
+const MANAGED = `${MANAGED_BY_LABEL}=sovereign`;
+/** A watch that ends is opened again after this long (a fresh list: its ADDED events are ignored). */
+const REWATCH_MS = 2000;
+
+/** Someone other than the controller deleted the object or wrote to it. */
+function changedByOthers(type: string, object: KubernetesObject): boolean {
+  if (type === 'DELETED') return true;
+  if (type !== 'MODIFIED') return false;
+  return (object.metadata?.managedFields ?? []).some((entry) => entry.manager !== FIELD_MANAGER);
+}
 
 interface Condition {
   type: string;
@@ -165,6 +188,24 @@ export function kubeDriver(options: KubeDriverOptions): InstanceDriver {
       return ready?.status === 'True'
         ? { state: 'running' }
         : { state: 'provisioning', message: ready?.message ?? 'the virtual cluster is being installed' };
+    },
+
+    async watchDrift(drifted, signal) {
+      const follow = async (path: string) => {
+        while (!signal.aborted) {
+          await client.watch(
+            path,
+            MANAGED,
+            (type, object) => {
+              const instance = object.metadata?.labels?.['sovereign.io/instance'];
+              if (instance && changedByOthers(type, object)) drifted(instance);
+            },
+            signal,
+          );
+          await sleep(REWATCH_MS, undefined, { signal }).catch(() => undefined);
+        }
+      };
+      await Promise.all(WATCHED.map(follow));
     },
 
     async destroy(target) {
