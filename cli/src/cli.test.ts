@@ -1,5 +1,6 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,8 +55,6 @@ describe('sovereign', () => {
       code: 2,
       stderr: 'sovereign install: not built yet in this version\n',
     });
-    const result = await sovereign('sim', 'bcm', '--out', 'x');
-    expect(result).toMatchObject({ code: 2, stderr: 'sovereign sim bcm: not built yet in this version\n' });
   });
 
   it('usage errors exit 2', async () => {
@@ -345,5 +344,82 @@ describe('sovereign sim kube', () => {
 
   it('needs --dir', async () => {
     expect((await sovereign('sim', 'kube')).code).toBe(2);
+  });
+});
+
+/** Starts `sovereign sim …` and resolves with the URL it prints once it listens. */
+function listeningUrl(child: ChildProcessWithoutNullStreams): Promise<string> {
+  let stdout = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${stdout}`)));
+  });
+}
+
+describe('sovereign sim bcm', () => {
+  it('serves until SIGTERM, with the files a BCM client is given', async () => {
+    const dir = join(work, 'bcm-sim');
+    const child = spawn(process.execPath, [
+      BIN,
+      'sim',
+      'bcm',
+      '--port',
+      '0',
+      '--dir',
+      dir,
+      '--time-scale',
+      '0.001',
+      '--units',
+      '1',
+      '--nodes-per-unit',
+      '2',
+    ]);
+    try {
+      const url = await listeningUrl(child);
+      const file = (name: string) => readFile(join(dir, name), 'utf8');
+      for (const name of ['admin.key', 'readonly.key', 'admin.password'])
+        expect((await stat(join(dir, name))).mode & 0o777).toBe(0o600);
+      const ca = await file('ca.pem');
+      const rpc = (body: unknown, credentials: { cert?: string; key?: string }) =>
+        new Promise<{ body: unknown; cookie?: string }>((resolve, reject) => {
+          const request = httpsRequest(
+            `${url}/json`,
+            { method: 'POST', agent: false, ca, ...credentials, headers: { 'Content-Type': 'application/json' } },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (chunk: Buffer) => chunks.push(chunk));
+              res.on('end', () => {
+                const cookie = res.headers['set-cookie']?.[0];
+                resolve({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')), ...(cookie ? { cookie } : {}) });
+              });
+            },
+          );
+          request.on('error', reject);
+          request.end(JSON.stringify(body));
+        });
+      const getNodes = { service: 'cmdevice', call: 'getNodes', args: [] };
+      const admin = { cert: await file('admin.pem'), key: await file('admin.key') };
+      const nodes = (await rpc(getNodes, admin)).body as Array<{ hostname: string }>;
+      expect(nodes.map((node) => node.hostname)).toEqual(['bcm-head', 'su1-dgx01', 'su1-dgx02']);
+      const readonly = { cert: await file('readonly.pem'), key: await file('readonly.key') };
+      const refused = await rpc({ service: 'cmdevice', call: 'powerOff', arg: ['su1-dgx01'] }, readonly);
+      expect(refused.body).toEqual({ errormessage: expect.stringContaining('does not allow access') });
+      const login = await rpc({ service: 'login', username: 'admin', password: await file('admin.password') }, {});
+      expect(login).toMatchObject({ body: true, cookie: expect.stringMatching(/^cm-login-token=/) });
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+
+  it('needs --dir, and refuses bad knobs', async () => {
+    expect((await sovereign('sim', 'bcm')).code).toBe(2);
+    expect((await sovereign('sim', 'bcm', '--dir', work, '--units', '0')).code).toBe(2);
+    expect((await sovereign('sim', 'bcm', '--dir', work, '--time-scale', 'fast')).code).toBe(2);
   });
 });

@@ -21,16 +21,14 @@ function packageVersion(): string {
   return manifest.version;
 }
 
-/** `parent` names the group a planned subcommand sits in, e.g. `sim` for `sovereign sim bcm`. */
-function plannedGroup(name: string, description: string, parent?: string): Command {
-  const path = parent ? `${parent} ${name}` : name;
+function plannedGroup(name: string, description: string): Command {
   return new Command(name)
     .description(`${description} [not built yet]`)
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
     .action(() => {
-      process.stderr.write(`sovereign ${path}: not built yet in this version\n`);
+      process.stderr.write(`sovereign ${name}: not built yet in this version\n`);
       process.exitCode = 2;
     });
 }
@@ -50,7 +48,7 @@ export function buildProgram(): Command {
     .addCommand(pkiCommand())
     .addCommand(controllerCommand())
     .addCommand(auditCommand())
-    .addCommand(simCommand().addCommand(plannedGroup('bcm', 'a Base Command Manager simulator', 'sim')))
+    .addCommand(simCommand())
     .addCommand(demoCommand());
   for (const [name, description] of PLANNED_GROUPS) program.addCommand(plannedGroup(name, description));
   configureTree(program);

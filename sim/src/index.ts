@@ -7,3 +7,8 @@ export { renderKubeconfig, type KubeconfigOptions, type KubeconfigCredentials } 
 export { defaultInventory, DGX_H200, type SimNode } from './kube/nodes.js';
 export { FaultInjector, type FaultScope, type FaultState, type FaultRequest } from './kube/faults.js';
 export { FAIL_ANNOTATION as HELM_RELEASE_FAIL_ANNOTATION } from './kube/helm-release-loop.js';
+export { startBcmSim, type BcmSim, type BcmSimOptions, type BcmClientCertificate } from './bcm/server.js';
+export { BcmFaults, ALL_NODES, type BcmFaultState, type BcmFaultRequest, type InstallFailure } from './bcm/faults.js';
+export { seedInventory, nameUuid, type Inventory, type InventoryOptions } from './bcm/inventory.js';
+export { REALISTIC_DURATIONS, type PhaseDurations, type StatusAnswer, type PowerAnswer } from './bcm/node-lifecycle.js';
+export type * from './bcm/types.js';

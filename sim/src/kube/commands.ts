@@ -1,20 +1,7 @@
 import { Command } from 'commander';
-import { UsageError } from '@sovereign/pki/files';
+import { milliseconds, port } from '../cli-options.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-
-function port(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535)
-    throw new UsageError(`--port ${value}: want a port number 0-65535`);
-  return Number(value);
-}
-
-function milliseconds(option: string) {
-  return (value: string): number => {
-    if (!/^\d{1,7}$/.test(value)) throw new UsageError(`${option} ${value}: want milliseconds, 0-9999999`);
-    return Number(value);
-  };
-}
 
 /** `sovereign sim kube`: serves until SIGINT or SIGTERM. */
 export function kubeCommand(): Command {
