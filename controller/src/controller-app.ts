@@ -7,6 +7,8 @@ import { auditServiceFactory } from './audit/audit-service.js';
 import { requestAudit } from './audit/request-audit.js';
 import { billingRoutes, billingServiceFactory } from './billing/index.js';
 import { catalogRoutes, catalogServiceFactory } from './catalog/index.js';
+import { bcmConnector } from './drivers/bcm/bcm-connector.js';
+import type { BcmClient } from './drivers/bcm/bcm-client.js';
 import type { InstanceDriver } from './drivers/instance-driver.js';
 import { createApp } from './http/app.js';
 import { idempotencyStore } from './http/idempotency.js';
@@ -22,6 +24,7 @@ import {
   oidcServiceFactory,
   prepareUser,
 } from './identity/index.js';
+import { type InventoryDal, inventoryRoutes, inventoryServiceFactory } from './inventory/index.js';
 import { instanceDalFactory, instanceReconciler, instanceRoutes, instanceServiceFactory } from './instances/index.js';
 import { ledgerDalFactory, quotaRoutes, quotaServiceFactory, resourceLedger } from './quotas/index.js';
 import { Reconciler } from './reconciler/reconciler.js';
@@ -38,8 +41,14 @@ import { CONTROLLER_VERSION } from './version.js';
 
 /** What the composition root hands the drivers it builds. */
 export interface DriverContext {
+  db: Db;
   /** the org's registry credentials, decrypted, as image pull secrets */
   registryCredentials(orgId: string): { name: string; dockerConfigJson: string }[];
+  /** the BCM client, when BCM is configured and the vault is unsealed */
+  bcm(): BcmClient | undefined;
+  inventory: InventoryDal;
+  /** the org's disk-encryption passphrase, derived from its key in the vault */
+  diskPassphrase(orgId: string): string;
 }
 
 export interface ControllerAppOptions {
@@ -53,6 +62,8 @@ export interface ControllerAppOptions {
   oidc?: OidcSettings;
   authRateLimit?: number;
   audit?: { checkpointEvery?: number; checkpointSeconds?: number };
+  /** BCM's head node; its credentials are the operator org's secret of that name (type bcm) */
+  bcm?: { url: string; caPem: string; credentialsSecret: string };
   /** the drivers that make instances real, and how the reconciler paces its work */
   reconciler?: {
     /** built once the services exist: a driver may need the org's registry credentials */
@@ -110,9 +121,15 @@ export function createControllerApp(options: ControllerAppOptions) {
   } = options.reconciler ?? {
     drivers: () => [],
   };
+  const bcm = bcmConnector(db, vault, secrets, options.bcm);
+  const inventory = inventoryServiceFactory({ db, bcm, ...clock });
   const drivers = makeDrivers({
+    db,
     registryCredentials: (orgId) =>
       secrets.revealAll(orgId, 'registry').map(({ name, value }) => ({ name, dockerConfigJson: value })),
+    bcm,
+    inventory: inventory.dal,
+    diskPassphrase: (orgId) => vault.keyring().deriveOrgSecret(orgId, 'disk-encryption').toString('base64url'),
   });
   const ledger = resourceLedger(ledgerDalFactory(db));
   const instanceHandler = instanceReconciler({
@@ -158,6 +175,7 @@ export function createControllerApp(options: ControllerAppOptions) {
     ...instanceRoutes(instances),
     ...quotaRoutes(quotas),
     ...billingRoutes(billing),
+    ...inventoryRoutes(inventory),
     ...auditRoutes(audit),
   ];
   const app = createApp({
@@ -172,5 +190,18 @@ export function createControllerApp(options: ControllerAppOptions) {
     idempotency,
     ...(options.authRateLimit ? { authRateLimit: options.authRateLimit } : {}),
   });
-  return { app, routes, identity, tenancy, secrets, catalog, instances, quotas, reconciler, auditLog, idempotency };
+  return {
+    app,
+    routes,
+    identity,
+    tenancy,
+    secrets,
+    catalog,
+    instances,
+    quotas,
+    inventory,
+    reconciler,
+    auditLog,
+    idempotency,
+  };
 }

@@ -18,6 +18,8 @@ import { createControllerApp, type DriverContext } from './controller-app.js';
 import type { InstanceDriver } from './drivers/instance-driver.js';
 import { KubeClient } from './drivers/kube/kube-client.js';
 import { kubeDriver } from './drivers/kube/kube-driver.js';
+import { bareMetalDriver } from './drivers/bcm/baremetal-driver.js';
+import { placeBareMetal } from './drivers/bcm/node-placement.js';
 import { testDriver } from './drivers/test-driver.js';
 import { startSiemForwarder } from './audit/siem-wiring.js';
 import { reconcileOrgKeys } from './vault/org-keys.js';
@@ -111,7 +113,8 @@ export async function startController(
   const { testDriver: testDriverConfig, ...pacing } = config.reconciler;
   const kube = config.kubernetes;
   // later drivers take a flavor over from earlier ones: Kubernetes runs namespace and vcluster instances when configured
-  const drivers = ({ registryCredentials }: DriverContext): InstanceDriver[] => [
+  const bcmConfig = config.bcm;
+  const drivers = ({ registryCredentials, ...context }: DriverContext): InstanceDriver[] => [
     ...(testDriverConfig ? [testDriver({ ...testDriverConfig, dir: at(testDriverConfig.dir) })] : []),
     ...(kube
       ? [
@@ -124,6 +127,20 @@ export async function startController(
           }),
         ]
       : []),
+    ...(bcmConfig
+      ? [
+          bareMetalDriver({
+            db: context.db,
+            inventory: context.inventory,
+            bcm: context.bcm,
+            place: placeBareMetal,
+            diskPassphrase: context.diskPassphrase,
+            tenantCategory: bcmConfig.tenantCategory,
+            poolCategory: bcmConfig.poolCategory,
+            provisionTimeoutMs: bcmConfig.provisionTimeoutSeconds * 1000,
+          }),
+        ]
+      : []),
   ];
   const {
     app,
@@ -131,6 +148,7 @@ export async function startController(
     auditLog,
     idempotency,
     reconciler,
+    inventory,
   } = createControllerApp({
     db,
     vault,
@@ -144,6 +162,15 @@ export async function startController(
     ...(oidc ? { oidc } : {}),
     authRateLimit: config.authRateLimitPerMinute,
     audit: { checkpointEvery: config.audit.checkpointEvery, checkpointSeconds: config.audit.checkpointSeconds },
+    ...(bcmConfig
+      ? {
+          bcm: {
+            url: bcmConfig.url,
+            caPem: await readFile(at(bcmConfig.caFile), 'utf8'),
+            credentialsSecret: bcmConfig.credentialsSecret,
+          },
+        }
+      : {}),
     reconciler: {
       drivers,
       ...pacing,
@@ -155,6 +182,13 @@ export async function startController(
   if (stranded > 0) logger.info({ stranded }, 'released Idempotency-Key claims of requests cut short by the last stop');
   // the reconciler works only while the vault is open: drivers and the audit trail need its keys
   vault.onUnseal(() => reconciler.start());
+  // the inventory is read from BCM at unseal (its credentials are in the vault), then periodically
+  const syncInventory = () =>
+    inventory
+      .sync()
+      .then((found) => logger.info(found, 'inventory synced from BCM'))
+      .catch((error: unknown) => logger.error({ err: (error as Error).message }, 'inventory sync from BCM failed'));
+  if (bcmConfig) vault.onUnseal(() => void syncInventory());
   vault.onSeal(() => reconciler.stop());
   const siem = config.audit.siem
     ? await startSiemForwarder(config.audit.siem, { db, auditLog, logger, at })
@@ -194,6 +228,13 @@ export async function startController(
           logger.error({ err: (error as Error).message }, 'could not reload the CRLs; keeping the previous ones'),
         );
     }, config.crlReloadSeconds * 1000),
+    ...(bcmConfig
+      ? [
+          setInterval(() => {
+            if (!vault.isSealed()) void syncInventory();
+          }, bcmConfig.syncSeconds * 1000),
+        ]
+      : []),
     setInterval(() => {
       identityService.purgeExpiredSessions();
       idempotency.purgeExpired();

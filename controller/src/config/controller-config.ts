@@ -196,6 +196,27 @@ const kubernetes = z.strictObject({
 });
 export type KubernetesConfig = z.infer<typeof kubernetes>;
 
+/**
+ * NVIDIA Base Command Manager: the inventory of bare-metal nodes and the provisioning of
+ * baremetal instances. Its credentials are a secret of type `bcm` in the operator org (in
+ * the vault): `{"certPem","keyPem"}` of a profile certificate, or `{"username","password"}`.
+ */
+const bcm = z.strictObject({
+  url: httpsUrl,
+  /** PEM of the CA that issued the head node's certificate (no other trust) */
+  caFile: filePath,
+  credentialsSecret: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)
+    .default('bcm'),
+  syncSeconds: z.number().int().min(10).max(86_400).default(300),
+  /** the category tenant nodes are provisioned in, and the one a wiped node returns to */
+  tenantCategory: z.string().min(1).max(128).default('tenant-default'),
+  poolCategory: z.string().min(1).max(128).default('dgx-h200'),
+  provisionTimeoutSeconds: z.number().int().min(1).max(86_400).default(1800),
+});
+export type BcmConfig = z.infer<typeof bcm>;
+
 export const controllerConfigSchema = z.strictObject({
   api: listen,
   internal: listen,
@@ -232,6 +253,7 @@ export const controllerConfigSchema = z.strictObject({
   audit: audit.default({ checkpointEvery: 1000, checkpointSeconds: 60 }),
   reconciler: reconciler.default(RECONCILER_DEFAULTS),
   kubernetes: kubernetes.optional(),
+  bcm: bcm.optional(),
 });
 
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

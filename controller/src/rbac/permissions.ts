@@ -38,6 +38,8 @@ export const ACTIONS = [
   'quota.manage',
   'capacity.manage',
   'billing.read',
+  'inventory.read',
+  'inventory.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

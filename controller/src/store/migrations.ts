@@ -318,4 +318,47 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX work_queue_by_due ON work_queue (due_at);
     `),
+  // The hardware BCM reports: nodes with their place in the fabric (scalable unit, rack, rail
+  // leaves), status and GPUs; a bare-metal instance claims whole nodes (claimed_by), and a node
+  // whose provisioning failed waits in maintenance for the operator.
+  (db) =>
+    db.exec(`
+      CREATE TABLE inventory_nodes (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        rack TEXT NOT NULL DEFAULT '',
+        rack_position INTEGER,
+        category TEXT NOT NULL DEFAULT '',
+        software_image TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        power TEXT NOT NULL DEFAULT 'UNKNOWN',
+        cpu_cores INTEGER NOT NULL DEFAULT 0,
+        memory_mib INTEGER NOT NULL DEFAULT 0,
+        gpu_model TEXT,
+        gpu_count INTEGER NOT NULL DEFAULT 0,
+        rails TEXT NOT NULL DEFAULT '[]',
+        present INTEGER NOT NULL DEFAULT 1,
+        claimed_by TEXT,
+        claimed_at TEXT,
+        provision_started_at TEXT,
+        wipe_started_at TEXT,
+        maintenance TEXT,
+        revision TEXT,
+        synced_at TEXT NOT NULL
+      );
+      CREATE INDEX inventory_nodes_by_model ON inventory_nodes (gpu_model, unit, hostname);
+      CREATE INDEX inventory_nodes_by_claim ON inventory_nodes (claimed_by) WHERE claimed_by IS NOT NULL;
+      CREATE TABLE inventory_gpus (
+        id TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL REFERENCES inventory_nodes(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        memory_mib INTEGER NOT NULL,
+        pci_bus_id TEXT,
+        serial TEXT,
+        mig_mode TEXT NOT NULL
+      );
+      CREATE INDEX inventory_gpus_by_node ON inventory_gpus (node_id, idx);
+    `),
 ];

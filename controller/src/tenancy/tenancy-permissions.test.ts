@@ -166,6 +166,8 @@ const OWNED_ELSEWHERE: readonly Action[] = [
   'quota.manage',
   'capacity.manage',
   'billing.read',
+  'inventory.read',
+  'inventory.manage',
 ];
 
 async function outcome(run: () => unknown): Promise<'allowed' | number> {

@@ -17,7 +17,12 @@ import { testVault } from '../vault/test-support/test-vault.js';
  * a client does.
  */
 export async function appHarness(
-  options: { checkpointEvery?: number; reconciler?: ControllerAppOptions['reconciler']; now?: () => Date } = {},
+  options: {
+    checkpointEvery?: number;
+    reconciler?: ControllerAppOptions['reconciler'];
+    bcm?: ControllerAppOptions['bcm'];
+    now?: () => Date;
+  } = {},
 ) {
   const db = openDatabase(':memory:');
   migrate(db, MIGRATIONS);
@@ -32,6 +37,7 @@ export async function appHarness(
     audit: { checkpointEvery: options.checkpointEvery ?? 1000 },
     ...(options.reconciler ? { reconciler: options.reconciler } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.bcm ? { bcm: options.bcm } : {}),
   });
   const agent = request(built.app);
 

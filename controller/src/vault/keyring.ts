@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * The keyring: AES-256-GCM data keys in terms, one ring for the platform and one per org
@@ -152,6 +152,18 @@ export class Keyring {
   addOrg(orgId: string): void {
     if (orgId === PLATFORM_SCOPE) throw new Error('reserved scope');
     if (!this.scopes.has(orgId)) this.scopes.set(orgId, new Map([[this.currentTerm, randomBytes(KEY_BYTES)]]));
+  }
+
+  /**
+   * A secret of the org's for one purpose (a disk-encryption passphrase), derived with HKDF
+   * from the org's first key so that it stays the same across rotations, and is gone with
+   * the org's keys (crypto-shredding).
+   */
+  deriveOrgSecret(orgId: string, purpose: string): Buffer {
+    const terms = this.scopes.get(orgId);
+    if (!terms || orgId === PLATFORM_SCOPE) throw new KeyringError('key_destroyed', `no key for org ${orgId}`);
+    const first = terms.get(Math.min(...terms.keys())) as Buffer;
+    return Buffer.from(hkdfSync('sha256', first, 'sovereign-org-secret', `${purpose}\n${orgId}`, KEY_BYTES));
   }
 
   /** Crypto-shredding: the org's keys are zeroed and forgotten. */
