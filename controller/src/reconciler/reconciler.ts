@@ -79,9 +79,16 @@ export class Reconciler {
     // with nothing queued: do it now rather than after some later change
     for (const handler of Object.values(this.options.handlers)) this.loops.push(this.followUp(handler));
     for (const [kind, handler] of Object.entries(this.options.handlers)) {
+      // a burst of changes (a namespace deleted by hand) is queued in one commit per tick
+      const pending = new Set<string>();
       const requeue = (id: string) => {
-        this.enqueue(kind, id);
-        this.wake();
+        if (pending.size === 0)
+          setImmediate(() => {
+            this.options.queue.enqueueAll([...pending].map((item) => `${kind}:${item}`));
+            pending.clear();
+            this.wake();
+          });
+        pending.add(id);
       };
       const running = handler
         .background?.(this.stopping.signal, requeue)

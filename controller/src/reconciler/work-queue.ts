@@ -18,7 +18,7 @@ export class WorkQueue {
   private readonly sql;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly owner: string,
     private readonly now: () => number = Date.now,
   ) {
@@ -53,6 +53,14 @@ export class WorkQueue {
 
   enqueue(item: string, delayMs = 0): void {
     this.sql.enqueue.run({ item, due: this.now() + delayMs });
+  }
+
+  /** Several items in one transaction: one commit (one fsync) for a burst of changes. */
+  enqueueAll(items: Iterable<string>): void {
+    const due = this.now();
+    this.db.transaction(() => {
+      for (const item of items) this.sql.enqueue.run({ item, due });
+    })();
   }
 
   /** The next due item that nobody holds, leased to this owner for `leaseMs`. */

@@ -7,6 +7,7 @@ import {
   PatchStrategy,
   Watch,
 } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { DriverError } from '../instance-driver.js';
 import type { KubeObject } from './kube-object.js';
 
@@ -18,6 +19,28 @@ export interface HostCluster {
   server: string;
   certificateAuthorityData?: string;
   insecureSkipTlsVerify?: boolean;
+}
+
+type CreateAgent = (cluster: unknown, options: Record<string, unknown>) => unknown;
+
+/**
+ * client-node 1.4 builds a new TLS agent for every request, so every call pays a full
+ * mutual-TLS handshake (most of the driver's CPU in the benchmark). This keeps one keep-alive
+ * agent per set of credentials instead; new credentials (a rotated certificate) get a new one.
+ */
+function pooledAgents(config: KubeConfig): KubeConfig {
+  const internals = config as unknown as { createAgent: CreateAgent };
+  const create = internals.createAgent.bind(config);
+  const agents = new Map<string, unknown>();
+  internals.createAgent = (cluster, options) => {
+    const key = createHash('sha256')
+      .update(JSON.stringify([(cluster as { server?: string } | null)?.server, options]))
+      .digest('hex');
+    let agent = agents.get(key);
+    if (!agent) agents.set(key, (agent = create(cluster, { ...options, keepAlive: true })));
+    return agent;
+  };
+  return config;
 }
 
 /** A failed call in the driver's terms: refusals of the object itself are permanent, the rest is retried. */
@@ -50,7 +73,8 @@ export class KubeClient {
   private readonly watcher: Watch;
   readonly host: HostCluster;
 
-  constructor(config: KubeConfig) {
+  constructor(kubeconfig: KubeConfig) {
+    const config = pooledAgents(kubeconfig);
     this.watcher = new Watch(config);
     this.objects = KubernetesObjectApi.makeApiClient(config);
     this.core = config.makeApiClient(CoreV1Api);
