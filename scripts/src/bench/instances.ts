@@ -56,7 +56,7 @@ function parseOptions(args: string[]): Options {
 }
 
 /** One line on stderr that keeps count: rewritten in place on a terminal, every 10 % otherwise. */
-class Progress {
+export class Progress {
   private started = process.hrtime.bigint();
   /** the count at the first update: a count that was already under way is not a rate */
   private initial: number | undefined;
@@ -102,7 +102,7 @@ class Progress {
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 const newId = (prefix: string) => `${prefix}_${[...randomBytes(16)].map((byte) => ID_ALPHABET[byte & 31]).join('')}`;
 
-interface Tenant {
+export interface Tenant {
   orgId: string;
   workspaceIds: string[];
   /** the org admin's API token (`sov_…`) */
@@ -121,7 +121,11 @@ interface Tenant {
  * Every measured request is then a real HTTPS API call that the controller authenticates
  * as that org's own admin from the token, like any client's.
  */
-function seedTenants(dbPath: string, orgs: number, workspaces: number): { tenants: Tenant[]; profileId: string } {
+export function seedTenants(
+  dbPath: string,
+  orgs: number,
+  workspaces: number,
+): { tenants: Tenant[]; profileId: string } {
   const db = openDatabase(dbPath);
   try {
     const profileId = db
@@ -194,7 +198,7 @@ async function tuneConfig(installDir: string): Promise<void> {
 
 // ---- load
 
-interface Run {
+export interface Run {
   /** per-request latency, ms */
   latencies: Float64Array;
   /** when the k-th answer came, ms after the start */
@@ -204,7 +208,7 @@ interface Run {
   firstFailure?: string;
 }
 
-const percentile = (sorted: Float64Array, q: number) =>
+export const percentile = (sorted: Float64Array, q: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 const mean = (values: Float64Array) => values.reduce((sum, v) => sum + v, 0) / values.length;
 const perSecond = (run: Run) => run.latencies.length / (run.wallMs / 1000);
@@ -218,7 +222,7 @@ function tenths(run: Run): [number, number] {
 }
 
 /** One request over the keep-alive agent; resolves with the status and the body text. */
-function send(
+export function send(
   agent: Agent,
   url: URL,
   method: string,
@@ -253,7 +257,7 @@ function send(
 }
 
 /** `total` requests, `concurrency` at a time; request `i` is `call(i)`, and answers `expected` when it works. */
-async function drive(
+export async function drive(
   label: string,
   total: number,
   concurrency: number,
@@ -299,7 +303,7 @@ async function drive(
 // ---- convergence, read from the store (a second, read-only connection; WAL lets it read beside the writer)
 
 /** When every instance is Ready (ms after `since`), and how many were Ready at the first look. */
-async function waitUntilReady(
+export async function waitUntilReady(
   dbPath: string,
   expected: number,
   since: bigint,
@@ -407,7 +411,7 @@ interface Scale {
   largest: { name: string; bytes: number }[];
 }
 
-function stop(child: ChildProcess): Promise<void> {
+export function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the controller did not stop within 60 s')), 60_000);

@@ -2,6 +2,7 @@ import { benchApi } from './api.js';
 import { benchAudit } from './audit.js';
 import { benchBundle } from './bundle.js';
 import { benchInstances } from './instances.js';
+import { benchKube } from './kube.js';
 
 /** `npm run bench -- <name> [options]`: one benchmark by name. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
@@ -9,6 +10,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   audit: benchAudit,
   bundle: benchBundle,
   instances: benchInstances,
+  kube: benchKube,
 };
 
 const [name = '', ...args] = process.argv.slice(2);
