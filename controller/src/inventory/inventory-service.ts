@@ -1,17 +1,17 @@
-import type { BcmClient } from '../drivers/bcm/bcm-client.js';
 import { type PageQuery, toPage } from '../http/pagination.js';
 import { badRequest, ProblemError } from '../http/problem.js';
 import { authorize } from '../rbac/authorize.js';
 import type { Principal } from '../rbac/roles.js';
 import type { Db } from '../store/database.js';
 import { inventoryDalFactory, type NodeFilter, type NodeRow } from './inventory-dal.js';
+import type { InventorySource } from './inventory-source.js';
 import { type SyncResult, syncInventory } from './inventory-sync.js';
 import type { NodeView, SummaryView } from './inventory-types.js';
 
 export interface InventoryServiceDeps {
   db: Db;
   /** the BCM client, when BCM is configured and its credentials are readable (the vault is unsealed) */
-  bcm: () => BcmClient | undefined;
+  bcm: () => InventorySource | undefined;
   now?: () => Date;
 }
 

@@ -1,8 +1,7 @@
-import type { BcmClient } from '../drivers/bcm/bcm-client.js';
-import type { BcmDevice, BcmStatus, BcmSysInfo } from '../drivers/bcm/bcm-types.js';
 import { ledgerDalFactory } from '../quotas/index.js';
 import { type Db, inTransaction } from '../store/database.js';
 import type { GpuRow, InventoryDal, SyncedNode } from './inventory-dal.js';
+import type { InventorySource, SourceNode, SourceStatus, SourceSysInfo } from './inventory-source.js';
 
 export interface SyncResult {
   nodes: number;
@@ -23,7 +22,7 @@ async function inBatches<T, R>(items: readonly T[], size: number, work: (item: T
 }
 
 /** The rail leaves a node's compute interfaces plug into, in rail order. */
-const railsOf = (device: BcmDevice) =>
+const railsOf = (device: SourceNode) =>
   (device.interfaces ?? [])
     .filter((nic) => nic.switchPort)
     .map((nic) => nic.switchPort?.switch as string)
@@ -36,7 +35,7 @@ const railsOf = (device: BcmDevice) =>
  * Claims and maintenance marks are the controller's own and survive a sync.
  */
 export async function syncInventory(deps: {
-  client: BcmClient;
+  client: InventorySource;
   dal: InventoryDal;
   db: Db;
   now?: () => Date;
@@ -53,7 +52,7 @@ export async function syncInventory(deps: {
   const rackById = new Map(racks.map((rack) => [rack.uuid, rack]));
   const categoryName = new Map(categories.map((category) => [category.uuid, category.name]));
   const imageName = new Map(images.map((image) => [image.uuid, image.name]));
-  const statuses = new Map<string, BcmStatus>(
+  const statuses = new Map<string, SourceStatus>(
     nodes.length > 0 ? (await client.status(nodes.map((node) => node.uuid))).map((s) => [s.uuid, s]) : [],
   );
   const sysInfo = await inBatches(
@@ -61,7 +60,7 @@ export async function syncInventory(deps: {
     PARALLEL_READS,
     async (node) => [node.uuid, await client.sysInfo(node.uuid)] as const,
   );
-  const infoOf = new Map<string, BcmSysInfo | undefined>(sysInfo);
+  const infoOf = new Map<string, SourceSysInfo | undefined>(sysInfo);
 
   const at = (deps.now ?? (() => new Date()))().toISOString();
   let gpuCount = 0;
