@@ -11,5 +11,5 @@ export { initVault, Vault } from './vault/vault.js';
 export { migrate, openDatabase } from './store/database.js';
 export { MIGRATIONS } from './store/migrations.js';
 // Placement and the BCM client, for the benchmarks.
-export { benchmarkPlacement } from './inventory/placement/index.js';
+export { benchmarkPlacement, fragmentedInventory, seededRandom } from './inventory/placement/index.js';
 export { BcmClient } from './drivers/bcm/bcm-client.js';

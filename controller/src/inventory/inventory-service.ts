@@ -56,7 +56,13 @@ export function inventoryServiceFactory(deps: InventoryServiceDeps) {
 
     /** One sync at a time; a second caller waits for the one running. */
     sync(): Promise<SyncResult> {
-      const client = deps.bcm();
+      // a connector that cannot be made (no secret, a malformed one) rejects like any failed sync, never throws
+      let client: InventorySource | undefined;
+      try {
+        client = deps.bcm();
+      } catch (error) {
+        return Promise.reject(new ProblemError(409, 'bcm_unavailable', 'BCM not reachable', (error as Error).message));
+      }
       if (!client)
         return Promise.reject(
           new ProblemError(409, 'no_bcm', 'BCM not configured', 'This controller has no BCM connection to sync from.'),

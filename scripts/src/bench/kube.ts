@@ -90,7 +90,7 @@ const TICKS_PER_SECOND = (() => {
 })();
 
 /** User + system CPU seconds of a process (all its threads), from /proc; NaN where there is none. */
-function cpuSeconds(pid: number | undefined): number {
+export function cpuSeconds(pid: number | undefined): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -100,7 +100,7 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-const ownCpuSeconds = () => {
+export const ownCpuSeconds = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 };
@@ -311,7 +311,7 @@ interface Phase {
   lag?: EventLoopLag;
 }
 
-interface EventLoopLag {
+export interface EventLoopLag {
   mean: number;
   p99: number;
   max: number;
@@ -322,7 +322,7 @@ interface EventLoopLag {
  * default metrics sample it with monitorEventLoopDelay and reset the histogram at each scrape):
  * scraped at the start of a phase to reset it, and at the end to read the phase's.
  */
-function eventLoopLag(apiUrl: string, ca: string): Promise<EventLoopLag> {
+export function eventLoopLag(apiUrl: string, ca: string): Promise<EventLoopLag> {
   return new Promise((resolve, reject) => {
     const req = request(`${apiUrl}/metrics`, { ca, agent: false }, (res) => {
       let text = '';

@@ -1,5 +1,6 @@
 import { benchApi } from './api.js';
 import { benchAudit } from './audit.js';
+import { benchBcm } from './bcm.js';
 import { benchBundle } from './bundle.js';
 import { benchInstances } from './instances.js';
 import { benchKube } from './kube.js';
@@ -8,6 +9,7 @@ import { benchKube } from './kube.js';
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   api: benchApi,
   audit: benchAudit,
+  bcm: benchBcm,
   bundle: benchBundle,
   instances: benchInstances,
   kube: benchKube,

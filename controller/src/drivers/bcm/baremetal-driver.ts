@@ -102,18 +102,23 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
     });
   }
 
-  /** Started again after a stop: installed nodes that are off are powered on, and the provisioning clock restarts. */
+  /**
+   * Started again after a stop: installed nodes last seen powered off are powered on, and the
+   * provisioning clock restarts. (What was last seen comes from observe; no extra BCM call per pass.)
+   */
   async function powerOnStopped(bcm: BcmClient, installed: readonly NodeRow[]): Promise<void> {
-    if (installed.length === 0) return;
-    const off = (await bcm.status(installed.map((node) => node.id))).filter((s) => s.powerStatus === 'OFF');
+    const off = installed.filter((node) => node.power === 'OFF');
     if (off.length === 0) return;
     await bcm.power(
       'powerOn',
-      off.map((s) => s.uuid),
+      off.map((node) => node.id),
     );
     const at = now().toISOString();
     inTransaction(db, () => {
-      for (const s of off) inventory.provisionStarted(s.uuid, at);
+      for (const node of off) {
+        inventory.provisionStarted(node.id, at);
+        inventory.setStatus(node.id, node.status, 'ON');
+      }
     });
   }
 
@@ -145,7 +150,8 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
         );
         if (starting.length === 0) return;
         const category = await categoryId(bcm, options.tenantCategory);
-        for (const node of starting) await prepare(bcm, node, target, category);
+        // nodes are prepared side by side: each waits for BCM to show its update (its reads lag)
+        await Promise.all(starting.map((node) => prepare(bcm, node, target, category)));
         await bcm.power(
           'powerCycle',
           starting.map((node) => node.id),
@@ -166,12 +172,18 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
         .status(nodes.map((node) => node.id))
         .catch((error: unknown) => Promise.reject(asDriverError(error)));
       const byId = new Map(statuses.map((s) => [s.uuid, s]));
-      for (const node of nodes)
-        inventory.setStatus(
-          node.id,
-          byId.get(node.id)?.status ?? 'UNKNOWN',
-          byId.get(node.id)?.powerStatus ?? 'UNKNOWN',
-        );
+      const seen = nodes.filter(
+        (node) => node.status !== byId.get(node.id)?.status || node.power !== byId.get(node.id)?.powerStatus,
+      );
+      if (seen.length > 0)
+        inTransaction(db, () => {
+          for (const node of seen)
+            inventory.setStatus(
+              node.id,
+              byId.get(node.id)?.status ?? 'UNKNOWN',
+              byId.get(node.id)?.powerStatus ?? 'UNKNOWN',
+            );
+        });
       if (!target.running) {
         const on = nodes.filter((node) => byId.get(node.id)?.powerStatus !== 'OFF');
         return on.length === 0

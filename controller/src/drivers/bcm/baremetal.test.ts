@@ -152,3 +152,13 @@ describe('bare metal through BCM', () => {
     sim.faults.reset();
   });
 });
+
+describe('BCM without its credentials yet', () => {
+  it('answers 409 naming the missing secret instead of failing the controller', async () => {
+    const bare = await appHarness({ bcm: { url: sim.url, caPem: sim.caPem, credentialsSecret: 'not-there' } });
+    const sync = await bare.agent.post('/api/v1/inventory/sync').set('cookie', bare.platformAdmin);
+    expect(sync.status).toBe(409);
+    expect(sync.body).toMatchObject({ code: 'bcm_unavailable' });
+    expect(sync.body.detail).toMatch(/no secret not-there of type bcm/);
+  });
+});
