@@ -12,3 +12,4 @@ export { BcmFaults, ALL_NODES, type BcmFaultState, type BcmFaultRequest, type In
 export { seedInventory, nameUuid, type Inventory, type InventoryOptions } from './bcm/inventory.js';
 export { REALISTIC_DURATIONS, type PhaseDurations, type StatusAnswer, type PowerAnswer } from './bcm/node-lifecycle.js';
 export type * from './bcm/types.js';
+export { nodesFromBcm } from './kube/bcm-nodes.js';

@@ -15,20 +15,32 @@ export function kubeCommand(): Command {
       milliseconds('--helm-release-ready-ms'),
       1000,
     )
-    .action(async (opts: { dir: string; port: number; helmReleaseReadyMs: number }) => {
-      const { startKubeSim } = await import('./server.js');
-      const sim = await startKubeSim({
-        dir: opts.dir,
-        port: opts.port,
-        helmReleaseReadyMs: opts.helmReleaseReadyMs,
-      });
-      out(`kube simulator listening on ${sim.url}`);
-      out(`  kubeconfig: ${sim.kubeconfigPath}`);
-      out(`  CA:         ${sim.caPath}`);
-      await new Promise<void>((resolve) => {
-        const shutdown = () => void sim.stop().then(resolve);
-        process.once('SIGTERM', shutdown);
-        process.once('SIGINT', shutdown);
-      });
-    });
+    .option('--bcm <url>', "take the nodes from a BCM head node's inventory (needs --bcm-dir)")
+    .option('--bcm-dir <dir>', 'where admin.pem, admin.key and ca.pem for that head node are')
+    .action(
+      async (
+        opts: { dir: string; port: number; helmReleaseReadyMs: number; bcm?: string; bcmDir?: string },
+        command: Command,
+      ) => {
+        if (opts.bcm && !opts.bcmDir) command.error('--bcm needs --bcm-dir', { exitCode: 2 });
+        const { startKubeSim } = await import('./server.js');
+        const { nodesFromBcm } = await import('./bcm-nodes.js');
+        const nodes = opts.bcm && opts.bcmDir ? await nodesFromBcm(opts.bcm, opts.bcmDir) : undefined;
+        const sim = await startKubeSim({
+          dir: opts.dir,
+          port: opts.port,
+          helmReleaseReadyMs: opts.helmReleaseReadyMs,
+          ...(nodes ? { nodes } : {}),
+        });
+        if (nodes) out(`  nodes from BCM: ${nodes.length}`);
+        out(`kube simulator listening on ${sim.url}`);
+        out(`  kubeconfig: ${sim.kubeconfigPath}`);
+        out(`  CA:         ${sim.caPath}`);
+        await new Promise<void>((resolve) => {
+          const shutdown = () => void sim.stop().then(resolve);
+          process.once('SIGTERM', shutdown);
+          process.once('SIGINT', shutdown);
+        });
+      },
+    );
 }
