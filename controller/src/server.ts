@@ -14,13 +14,8 @@ import {
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type ControllerConfig, loadControllerConfig, resolveInstallPath } from './config/controller-config.js';
-import { createControllerApp, type DriverContext } from './controller-app.js';
-import type { InstanceDriver } from './drivers/instance-driver.js';
-import { KubeClient } from './drivers/kube/kube-client.js';
-import { kubeDriver } from './drivers/kube/kube-driver.js';
-import { bareMetalDriver } from './drivers/bcm/baremetal-driver.js';
-import { placeBareMetal } from './drivers/bcm/node-placement.js';
-import { testDriver } from './drivers/test-driver.js';
+import { createControllerApp } from './controller-app.js';
+import { configuredDrivers } from './drivers/configured-drivers.js';
 import { startSiemForwarder } from './audit/siem-wiring.js';
 import { reconcileOrgKeys } from './vault/org-keys.js';
 import { Vault } from './vault/vault.js';
@@ -110,38 +105,8 @@ export async function startController(
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const { testDriver: testDriverConfig, ...pacing } = config.reconciler;
-  const kube = config.kubernetes;
-  // later drivers take a flavor over from earlier ones: Kubernetes runs namespace and vcluster instances when configured
-  const bcmConfig = config.bcm;
-  const drivers = ({ registryCredentials, ...context }: DriverContext): InstanceDriver[] => [
-    ...(testDriverConfig ? [testDriver({ ...testDriverConfig, dir: at(testDriverConfig.dir) })] : []),
-    ...(kube
-      ? [
-          kubeDriver({
-            client: KubeClient.fromFile(at(kube.kubeconfig), kube.context),
-            pullSecrets: registryCredentials,
-            runtimeClassName: kube.runtimeClassName,
-            resyncMs: kube.resyncSeconds * 1000,
-            ...(kube.vcluster ? { vcluster: kube.vcluster } : {}),
-          }),
-        ]
-      : []),
-    ...(bcmConfig
-      ? [
-          bareMetalDriver({
-            db: context.db,
-            inventory: context.inventory,
-            bcm: context.bcm,
-            place: placeBareMetal,
-            diskPassphrase: context.diskPassphrase,
-            tenantCategory: bcmConfig.tenantCategory,
-            poolCategory: bcmConfig.poolCategory,
-            provisionTimeoutMs: bcmConfig.provisionTimeoutSeconds * 1000,
-          }),
-        ]
-      : []),
-  ];
+  const { testDriver: _test, ...pacing } = config.reconciler;
+  const { kubernetes: kube, bcm: bcmConfig } = config;
   const {
     app,
     identity: identityService,
@@ -172,7 +137,7 @@ export async function startController(
         }
       : {}),
     reconciler: {
-      drivers,
+      drivers: configuredDrivers(config, at),
       ...pacing,
       ...(kube ? { credentialSeconds: { default: kube.tokenTtlSeconds, max: kube.tokenMaxSeconds } } : {}),
     },
