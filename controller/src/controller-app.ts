@@ -9,6 +9,8 @@ import { billingRoutes, billingServiceFactory } from './billing/index.js';
 import { catalogRoutes, catalogServiceFactory } from './catalog/index.js';
 import { bcmConnector } from './drivers/bcm/bcm-connector.js';
 import type { BcmClient } from './drivers/bcm/bcm-client.js';
+import { wipeNodes } from './drivers/bcm/node-wipe.js';
+import { ProblemError } from './http/problem.js';
 import type { InstanceDriver } from './drivers/instance-driver.js';
 import { createApp } from './http/app.js';
 import { idempotencyStore } from './http/idempotency.js';
@@ -63,7 +65,7 @@ export interface ControllerAppOptions {
   authRateLimit?: number;
   audit?: { checkpointEvery?: number; checkpointSeconds?: number };
   /** BCM's head node; its credentials are the operator org's secret of that name (type bcm) */
-  bcm?: { url: string; caPem: string; credentialsSecret: string };
+  bcm?: { url: string; caPem: string; credentialsSecret: string; poolCategory: string };
   /** the drivers that make instances real, and how the reconciler paces its work */
   reconciler?: {
     /** built once the services exist: a driver may need the org's registry credentials */
@@ -122,7 +124,22 @@ export function createControllerApp(options: ControllerAppOptions) {
     drivers: () => [],
   };
   const bcm = bcmConnector(db, vault, secrets, options.bcm);
-  const inventory = inventoryServiceFactory({ db, bcm, ...clock });
+  const inventory = inventoryServiceFactory({
+    db,
+    bcm,
+    wipe: async (nodeId) => {
+      let client: BcmClient | undefined;
+      try {
+        client = bcm();
+      } catch (error) {
+        throw new ProblemError(409, 'bcm_unavailable', 'BCM not reachable', (error as Error).message);
+      }
+      if (!client || !options.bcm)
+        throw new ProblemError(409, 'no_bcm', 'BCM not configured', 'This controller has no BCM connection.');
+      await wipeNodes(client, [nodeId], options.bcm.poolCategory);
+    },
+    ...clock,
+  });
   const drivers = makeDrivers({
     db,
     registryCredentials: (orgId) =>

@@ -133,8 +133,12 @@ beforeAll(async () => {
 
 /** Paths whose `:id` is a catalog profile's rather than an API token's. */
 const profileIds: Record<string, string> = {};
-const idFor = (path: string, tokenId: string) =>
-  path.includes('/compute-instances/') ? tenants.b.instanceId : (profileIds[path.split('/')[1] ?? ''] ?? tokenId);
+const idFor = (path: string, tokenId: string) => {
+  if (path.includes('/compute-instances/')) return tenants.b.instanceId;
+  // inventory nodes are the platform's, named by BCM's UUIDs
+  if (path.startsWith('/inventory/nodes/')) return '00000000-0000-4000-8000-000000000000';
+  return profileIds[path.split('/')[1] ?? ''] ?? tokenId;
+};
 
 const PROFILE_SAMPLES = {
   'compute-profiles': {
@@ -178,6 +182,7 @@ function sampleBody(method: string, path: string): Record<string, unknown> | und
     'post /orgs/:org/workspaces/:ws/compute-instances/:id/stop': {},
     'post /orgs/:org/workspaces/:ws/compute-instances/:id/start': {},
     'put /orgs/:org/workspaces/:ws/compute-instances/:id/collaborators/:user': { access: 'read-write' },
+    'post /inventory/nodes/:id/return-to-service': {},
     'post /compute-profiles/:id/publish': { to: 'all' },
     'post /compute-profiles/:id/unpublish': {},
     'post /service-profiles/:id/publish': { to: 'all' },

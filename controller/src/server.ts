@@ -133,6 +133,7 @@ export async function startController(
             url: bcmConfig.url,
             caPem: await readFile(at(bcmConfig.caFile), 'utf8'),
             credentialsSecret: bcmConfig.credentialsSecret,
+            poolCategory: bcmConfig.poolCategory,
           },
         }
       : {}),

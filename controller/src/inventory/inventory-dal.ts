@@ -93,6 +93,11 @@ export function inventoryDalFactory(db: Db) {
     ),
     maintenance: db.prepare<[string | null, string]>('UPDATE inventory_nodes SET maintenance = ? WHERE id = ?'),
     setStatus: db.prepare<[string, string, string]>('UPDATE inventory_nodes SET status = ?, power = ? WHERE id = ?'),
+    byId: db.prepare<[string], NodeRow>('SELECT * FROM inventory_nodes WHERE id = ?'),
+    // reinstalling: not placeable (only UP nodes are) until a sync or a pass sees it UP
+    returnToService: db.prepare<[string]>(
+      "UPDATE inventory_nodes SET maintenance = NULL, status = 'POWER_CYCLING' WHERE id = ? AND claimed_by IS NULL",
+    ),
   };
 
   return {
@@ -120,6 +125,8 @@ export function inventoryDalFactory(db: Db) {
     release: (nodeId: string) => sql.release.run(nodeId),
     setMaintenance: (nodeId: string, reason: string | null) => sql.maintenance.run(reason, nodeId),
     setStatus: (nodeId: string, status: string, power: string) => sql.setStatus.run(status, power, nodeId),
+    byId: (nodeId: string) => sql.byId.get(nodeId),
+    returnToService: (nodeId: string) => sql.returnToService.run(nodeId),
   };
 }
 

@@ -1,6 +1,15 @@
 import { defineRoute, type RouteDefinition } from '../http/route.js';
 import type { InventoryService } from './inventory-service.js';
-import { gpuPage, gpusQuery, nodePage, nodesQuery, summaryView, syncView } from './inventory-types.js';
+import {
+  gpuPage,
+  gpusQuery,
+  nodePage,
+  nodeParams,
+  nodesQuery,
+  nodeView,
+  summaryView,
+  syncView,
+} from './inventory-types.js';
 
 const tag = 'inventory';
 const auth = 'user';
@@ -36,6 +45,19 @@ export function inventoryRoutes(service: InventoryService): RouteDefinition[] {
       auth,
       responses: { 200: { description: 'The summary', schema: summaryView } },
       handler: ({ principal }) => ({ status: 200, body: service.summary(principal) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/inventory/nodes/:id/return-to-service',
+      summary: 'Wipe a node in maintenance (a full reinstall) and make it placeable again once it is UP',
+      tag,
+      auth,
+      params: nodeParams,
+      responses: { 200: { description: 'The node, reinstalling', schema: nodeView } },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await service.returnToService(principal, params.id),
+      }),
     }),
     defineRoute({
       method: 'post',

@@ -1,5 +1,5 @@
 import { type PageQuery, toPage } from '../http/pagination.js';
-import { badRequest, ProblemError } from '../http/problem.js';
+import { badRequest, conflict, notFound, ProblemError } from '../http/problem.js';
 import { authorize } from '../rbac/authorize.js';
 import type { Principal } from '../rbac/roles.js';
 import type { Db } from '../store/database.js';
@@ -12,6 +12,8 @@ export interface InventoryServiceDeps {
   db: Db;
   /** the BCM client, when BCM is configured and its credentials are readable (the vault is unsealed) */
   bcm: () => InventorySource | undefined;
+  /** starts wiping a node in BCM (the pool category, a full install): the way back from maintenance */
+  wipe: (nodeId: string) => Promise<void>;
   now?: () => Date;
 }
 
@@ -76,6 +78,21 @@ export function inventoryServiceFactory(deps: InventoryServiceDeps) {
     syncNow(principal: Principal): Promise<SyncResult> {
       authorize(principal, 'inventory.manage', PLATFORM);
       return this.sync();
+    },
+
+    /**
+     * Back from maintenance: the node is wiped first (whatever a failed install left of a
+     * tenant goes with the reinstall), and is placeable again once BCM reports it UP.
+     */
+    async returnToService(principal: Principal, nodeId: string): Promise<NodeView> {
+      authorize(principal, 'inventory.manage', PLATFORM);
+      const node = dal.byId(nodeId);
+      if (!node) throw notFound('node');
+      if (node.claimed_by)
+        throw conflict(`${node.hostname} belongs to instance ${node.claimed_by}; delete that first.`);
+      await deps.wipe(nodeId);
+      dal.returnToService(nodeId);
+      return toNodeView(dal.byId(nodeId) as NodeRow);
     },
 
     nodes(principal: Principal, query: PageQuery & NodeFilter) {

@@ -8,6 +8,9 @@ export const nodesQuery = basePageQuery.extend({
   status: label.optional(),
   model: label.optional(),
 });
+export const nodeParams = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9-]{1,80}$/, 'must be a node id from the inventory'),
+});
 export const gpusQuery = basePageQuery.extend({ node: label.optional() });
 
 export const nodeView = z.object({

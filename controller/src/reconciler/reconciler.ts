@@ -43,6 +43,7 @@ export class Reconciler {
   private running = false;
   private loops: Promise<void>[] = [];
   private stopping = new AbortController();
+  private stopped: Promise<void> = Promise.resolve();
   private wakeUp: () => void = () => undefined;
   private woken = this.nextWake();
   private readonly o: Required<Omit<ReconcilerOptions, 'queue' | 'handlers' | 'logger'>>;
@@ -69,7 +70,9 @@ export class Reconciler {
     this.woken = this.nextWake();
   }
 
-  start(): void {
+  /** Starts the workers; after a stop, once its passes have ended (a seal then an unseal soon after). */
+  async start(): Promise<void> {
+    await this.stopped;
     if (this.running) return;
     this.running = true;
     this.stopping = new AbortController();
@@ -100,12 +103,14 @@ export class Reconciler {
     for (let worker = 0; worker < this.o.workers; worker++) this.loops.push(this.loop());
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.running = false;
     this.stopping.abort();
     this.wake();
-    await Promise.all(this.loops);
+    const loops = this.loops;
     this.loops = [];
+    this.stopped = Promise.all(loops).then(() => undefined);
+    return this.stopped;
   }
 
   private nextWake(): Promise<void> {

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 
 /** A claimed item: the worker holds its lease until it completes, retries or requeues it. */
 export interface Claim {
   item: string;
+  /** this claim's own lease token: a worker whose lease ran out cannot touch the next worker's */
+  lease: string;
   attempts: number;
   /** bumped by every enqueue: a claim whose ticket changed was asked for again meanwhile */
   ticket: number;
@@ -27,18 +30,22 @@ export class WorkQueue {
         `INSERT INTO work_queue (item, due_at) VALUES (@item, @due)
          ON CONFLICT (item) DO UPDATE SET due_at = MIN(due_at, excluded.due_at), ticket = ticket + 1, attempts = 0`,
       ),
+      nudge: db.prepare<{ item: string; due: number }>(
+        `INSERT INTO work_queue (item, due_at) VALUES (@item, @due)
+         ON CONFLICT (item) DO UPDATE SET due_at = MIN(due_at, excluded.due_at), ticket = ticket + 1`,
+      ),
       claim: db.prepare<{ owner: string; now: number; until: number }, Claim>(
         `UPDATE work_queue SET lease_owner = @owner, lease_until = @until
          WHERE item = (SELECT item FROM work_queue WHERE due_at <= @now AND (lease_until IS NULL OR lease_until < @now)
                        ORDER BY due_at LIMIT 1)
-         RETURNING item, attempts, ticket`,
+         RETURNING item, lease_owner AS lease, attempts, ticket`,
       ),
-      complete: db.prepare<{ item: string; ticket: number }>(
-        'DELETE FROM work_queue WHERE item = @item AND ticket = @ticket',
+      complete: db.prepare<{ item: string; ticket: number; lease: string }>(
+        'DELETE FROM work_queue WHERE item = @item AND ticket = @ticket AND lease_owner = @lease',
       ),
-      reschedule: db.prepare<{ item: string; owner: string; due: number; attempts: number; error: string | null }>(
+      reschedule: db.prepare<{ item: string; lease: string; due: number; attempts: number; error: string | null }>(
         `UPDATE work_queue SET lease_owner = NULL, lease_until = NULL, due_at = @due, attempts = @attempts,
-         last_error = @error WHERE item = @item AND lease_owner = @owner`,
+         last_error = @error WHERE item = @item AND lease_owner = @lease`,
       ),
       releaseAll: db.prepare(
         'UPDATE work_queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL',
@@ -56,22 +63,28 @@ export class WorkQueue {
   }
 
   /** Several items in one transaction: one commit (one fsync) for a burst of changes. */
+  /**
+   * Several items in one transaction: one commit (one fsync) for a burst of changes. Unlike
+   * enqueue, it keeps the attempts counted so far: outside noise must not keep a failing
+   * item from ever running out of retries.
+   */
   enqueueAll(items: Iterable<string>): void {
     const due = this.now();
     this.db.transaction(() => {
-      for (const item of items) this.sql.enqueue.run({ item, due });
+      for (const item of items) this.sql.nudge.run({ item, due });
     })();
   }
 
   /** The next due item that nobody holds, leased to this owner for `leaseMs`. */
   claim(leaseMs: number): Claim | undefined {
     const now = this.now();
-    return this.sql.claim.get({ owner: this.owner, now, until: now + leaseMs });
+    return this.sql.claim.get({ owner: `${this.owner}:${randomUUID()}`, now, until: now + leaseMs });
   }
 
   /** Done: removed, unless it was enqueued again meanwhile (then it runs again at once). */
   complete(claim: Claim): void {
-    if (this.sql.complete.run(claim).changes === 0) this.reschedule(claim, 0, 0, null);
+    const { item, ticket, lease } = claim;
+    if (this.sql.complete.run({ item, ticket, lease }).changes === 0) this.reschedule(claim, 0, 0, null);
   }
 
   /** Not finished (waiting on the outside world): back in `delayMs`, without counting an attempt. */
@@ -81,7 +94,7 @@ export class WorkQueue {
 
   /** Failed: back after a backoff, counting the attempt and keeping the error for the operator. */
   retry(claim: Claim, delayMs: number, error: string): void {
-    if (this.askedAgain(claim)) this.reschedule(claim, 0, 0, error);
+    if (this.askedAgain(claim)) this.reschedule(claim, 0, 0, error.slice(0, 1000));
     else this.reschedule(claim, delayMs, claim.attempts + 1, error.slice(0, 1000));
   }
 
@@ -107,7 +120,7 @@ export class WorkQueue {
   }
 
   private reschedule(claim: Claim, delayMs: number, attempts: number, error: string | null): void {
-    this.sql.reschedule.run({ item: claim.item, owner: this.owner, due: this.now() + delayMs, attempts, error });
+    this.sql.reschedule.run({ item: claim.item, lease: claim.lease, due: this.now() + delayMs, attempts, error });
   }
 }
 

@@ -10,6 +10,7 @@ import type { InventoryDal, NodeRow } from '../../inventory/inventory-dal.js';
 import { inTransaction, type Db } from '../../store/database.js';
 import { type BcmClient, BcmError } from './bcm-client.js';
 import type { BcmDevice } from './bcm-types.js';
+import { categoryId, INSTANCE_TAG, ORG_TAG, wipeNodes } from './node-wipe.js';
 
 export interface BareMetalDriverOptions {
   db: Db;
@@ -28,10 +29,16 @@ export interface BareMetalDriverOptions {
   now?: () => Date;
 }
 
-/** The tags a claimed node carries in BCM, read back to confirm the claim is ours. */
-const INSTANCE_TAG = 'sovereign_instance';
-const ORG_TAG = 'sovereign_org';
 const FAILED = new Set(['INSTALLER_FAILED', 'INSTALLER_UNREACHABLE']);
+/**
+ * Recorded when the controller power-cycles a node. BCM may still report the UP of before the
+ * cycle for a moment; an UP counts only once some other status has been seen since.
+ */
+const CYCLING = 'POWER_CYCLING';
+
+/** What BCM reports now, as the store should remember it: a stale UP right after a cycle is not news. */
+const nextStatus = (stored: string, reported: string | undefined) =>
+  stored === CYCLING && (reported === 'UP' || reported === undefined) ? CYCLING : (reported ?? 'UNKNOWN');
 
 /**
  * Bare-metal instances on BCM: whole nodes, chosen by topology-aware placement and claimed
@@ -46,7 +53,13 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
   const now = options.now ?? (() => new Date());
 
   const client = (): BcmClient => {
-    const bcm = options.bcm();
+    let bcm: BcmClient | undefined;
+    try {
+      bcm = options.bcm();
+    } catch {
+      // the reason (a missing or malformed credentials secret) is the operator's, shown by the inventory sync
+      throw new DriverError('BCM is not reachable: its credentials are not usable');
+    }
     if (!bcm) throw new DriverError('BCM is not reachable yet (no connection configured, or the vault is sealed)');
     return bcm;
   };
@@ -59,7 +72,8 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
       const wanted = target.profile.nodes ?? 1;
       const chosen = options.place(inventory.allNodes(), { gpuModel: target.profile.gpu.model, nodes: wanted });
       if (!Array.isArray(chosen))
-        throw new DriverError(`no ${wanted} free ${target.profile.gpu.model} nodes to place on: ${chosen.error}`);
+        // tenants read this: the reason, never how many nodes exist or are free
+        throw new DriverError(`not enough free ${target.profile.gpu.model} nodes for this instance yet`);
       const at = now().toISOString();
       for (const id of chosen)
         if (!inventory.claim(id, target.instanceId, at)) throw new DriverError(`node ${id} was claimed meanwhile`);
@@ -67,18 +81,12 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
     });
   }
 
-  async function categoryId(bcm: BcmClient, name: string): Promise<string> {
-    const category = (await bcm.categories()).find((c) => c.name === name);
-    if (!category) throw new DriverError(`BCM has no category ${name}`, true);
-    return category.uuid;
-  }
-
   /** Tags the node for the instance, with the tenant category and a full install; confirmed by reading it back. */
   async function prepare(bcm: BcmClient, node: NodeRow, target: InstanceTarget, category: string): Promise<void> {
     const current = await bcm.device(node.id);
     const owner = current?.extra_values?.[INSTANCE_TAG];
     if (owner && owner !== target.instanceId)
-      throw new DriverError(`${node.hostname} is tagged in BCM for ${owner}, not this instance`, true);
+      throw new DriverError(`${node.hostname} is tagged in BCM for another instance`, true);
     await bcm.updateDevice(
       node.id,
       (device): BcmDevice => ({
@@ -117,7 +125,7 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
     inTransaction(db, () => {
       for (const node of off) {
         inventory.provisionStarted(node.id, at);
-        inventory.setStatus(node.id, node.status, 'ON');
+        inventory.setStatus(node.id, CYCLING, 'ON');
       }
     });
   }
@@ -158,7 +166,10 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
         );
         const at = now().toISOString();
         inTransaction(db, () => {
-          for (const node of starting) inventory.provisionStarted(node.id, at);
+          for (const node of starting) {
+            inventory.provisionStarted(node.id, at);
+            inventory.setStatus(node.id, CYCLING, 'ON');
+          }
         });
       } catch (error) {
         throw asDriverError(error);
@@ -171,17 +182,24 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
       const statuses = await client()
         .status(nodes.map((node) => node.id))
         .catch((error: unknown) => Promise.reject(asDriverError(error)));
-      const byId = new Map(statuses.map((s) => [s.uuid, s]));
-      const seen = nodes.filter(
-        (node) => node.status !== byId.get(node.id)?.status || node.power !== byId.get(node.id)?.powerStatus,
+      const reported = new Map(statuses.map((s) => [s.uuid, s]));
+      const status = new Map(nodes.map((node) => [node.id, nextStatus(node.status, reported.get(node.id)?.status)]));
+      const byId = new Map(
+        nodes.map((node) => [
+          node.id,
+          { status: status.get(node.id), powerStatus: reported.get(node.id)?.powerStatus },
+        ]),
       );
-      if (seen.length > 0)
+      const changed = nodes.filter(
+        (node) => node.status !== status.get(node.id) || node.power !== reported.get(node.id)?.powerStatus,
+      );
+      if (changed.length > 0)
         inTransaction(db, () => {
-          for (const node of seen)
+          for (const node of changed)
             inventory.setStatus(
               node.id,
-              byId.get(node.id)?.status ?? 'UNKNOWN',
-              byId.get(node.id)?.powerStatus ?? 'UNKNOWN',
+              status.get(node.id) ?? 'UNKNOWN',
+              reported.get(node.id)?.powerStatus ?? 'UNKNOWN',
             );
         });
       if (!target.running) {
@@ -215,32 +233,31 @@ export function bareMetalDriver(options: BareMetalDriverOptions): InstanceDriver
       if (nodes.length === 0) return { gone: true };
       const bcm = client();
       try {
-        const pool = await categoryId(bcm, options.poolCategory);
         const wiping = nodes.filter((node) => !node.wipe_started_at);
-        for (const node of wiping)
-          await bcm.updateDevice(
-            node.id,
-            (device): BcmDevice => {
-              const { [INSTANCE_TAG]: _instance, [ORG_TAG]: _org, ...rest } = device.extra_values ?? {};
-              return { ...device, category: pool, installMode: 'FULL', extra_values: rest };
-            },
-            (read) => read.extra_values?.[INSTANCE_TAG] === undefined && read.category === pool,
-          );
         if (wiping.length > 0) {
-          await bcm.power(
-            'powerCycle',
+          await wipeNodes(
+            bcm,
             wiping.map((node) => node.id),
+            options.poolCategory,
           );
           const at = now().toISOString();
           inTransaction(db, () => {
-            for (const node of wiping) inventory.wipeStarted(node.id, at);
+            for (const node of wiping) {
+              inventory.wipeStarted(node.id, at);
+              inventory.setStatus(node.id, CYCLING, 'ON');
+            }
           });
           return { gone: false };
         }
         const statuses = await bcm.status(nodes.map((node) => node.id));
-        const up = new Set(statuses.filter((s) => s.status === 'UP').map((s) => s.uuid));
+        const reported = new Map(statuses.map((s) => [s.uuid, s]));
         inTransaction(db, () => {
-          for (const node of nodes) if (up.has(node.id)) inventory.release(node.id);
+          for (const node of nodes) {
+            const next = nextStatus(node.status, reported.get(node.id)?.status);
+            if (next === 'UP') inventory.release(node.id);
+            else if (next !== node.status)
+              inventory.setStatus(node.id, next, reported.get(node.id)?.powerStatus ?? 'UNKNOWN');
+          }
         });
         return { gone: inventory.claimedBy(target.instanceId).length === 0 };
       } catch (error) {

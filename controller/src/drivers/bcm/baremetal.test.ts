@@ -37,7 +37,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sovereign-baremetal-'));
   sim = await startBcmSim({ dir: join(dir, 'bcm'), timeScale: 0.001, readLagMs: 0, units: 2, nodesPerUnit: 8 });
   h = await appHarness({
-    bcm: { url: sim.url, caPem: sim.caPem, credentialsSecret: 'bcm' },
+    bcm: { url: sim.url, caPem: sim.caPem, credentialsSecret: 'bcm', poolCategory: 'dgx-h200' },
     reconciler: {
       drivers: (context) => [
         bareMetalDriver({
@@ -150,12 +150,34 @@ describe('bare metal through BCM', () => {
     expect(maintenance).toBe(8);
     expect(h.db.prepare('SELECT COUNT(*) FROM inventory_nodes WHERE claimed_by IS NOT NULL').pluck().get()).toBe(0);
     sim.faults.reset();
+
+    // the operator takes a node back: wiped in BCM, placeable again once a sync sees it UP
+    const node = h.db
+      .prepare('SELECT id FROM inventory_nodes WHERE maintenance IS NOT NULL LIMIT 1')
+      .pluck()
+      .get() as string;
+    expect(sim.device(node)?.extra_values?.sovereign_instance).toBe(launched.body.id);
+    const back = await h.agent.post(`/api/v1/inventory/nodes/${node}/return-to-service`).set('cookie', h.platformAdmin);
+    expect(back.status, back.text).toBe(200);
+    expect(back.body).toMatchObject({ maintenance: null, status: 'POWER_CYCLING' });
+    expect(sim.device(node)?.extra_values?.sovereign_instance).toBeUndefined();
+    const deadline = Date.now() + 10_000;
+    while (sim.status(node)?.status !== 'UP' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    await h.agent.post('/api/v1/inventory/sync').set('cookie', h.platformAdmin);
+    expect(h.db.prepare('SELECT status, maintenance FROM inventory_nodes WHERE id = ?').get(node)).toEqual({
+      status: 'UP',
+      maintenance: null,
+    });
+    const tenant = await h.agent.post(`/api/v1/inventory/nodes/${node}/return-to-service`).set('cookie', org.admin);
+    expect(tenant.status).toBe(403);
   });
 });
 
 describe('BCM without its credentials yet', () => {
   it('answers 409 naming the missing secret instead of failing the controller', async () => {
-    const bare = await appHarness({ bcm: { url: sim.url, caPem: sim.caPem, credentialsSecret: 'not-there' } });
+    const bare = await appHarness({
+      bcm: { url: sim.url, caPem: sim.caPem, credentialsSecret: 'not-there', poolCategory: 'dgx-h200' },
+    });
     const sync = await bare.agent.post('/api/v1/inventory/sync').set('cookie', bare.platformAdmin);
     expect(sync.status).toBe(409);
     expect(sync.body).toMatchObject({ code: 'bcm_unavailable' });

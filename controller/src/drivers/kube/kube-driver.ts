@@ -62,7 +62,10 @@ const REWATCH_MS = 2000;
 function changedByOthers(type: string, object: KubernetesObject): boolean {
   if (type === 'DELETED') return true;
   if (type !== 'MODIFIED') return false;
-  return (object.metadata?.managedFields ?? []).some((entry) => entry.manager !== FIELD_MANAGER);
+  // status written by the cluster's own controllers (a quota's usage) is not drift
+  return (object.metadata?.managedFields ?? []).some(
+    (entry) => entry.manager !== FIELD_MANAGER && entry.subresource !== 'status',
+  );
 }
 
 interface Condition {
@@ -155,10 +158,17 @@ export function kubeDriver(options: KubeDriverOptions): InstanceDriver {
       await ensureShared();
       const { objects, hash } = plan.spec as { objects: KubeObject[]; hash: string };
       const namespace = namespaceOf(plan.target);
-      const before = await client.read('v1', 'Namespace', namespace);
-      for (const object of objects) await client.apply(object);
+      const before = (await client.read('v1', 'Namespace', namespace))?.metadata?.annotations?.[PLAN_HASH];
+      const [annotated, ...rest] = objects as [KubeObject, ...KubeObject[]];
+      // the namespace keeps the hash of the plan last carried out until this one is, prune included:
+      // a pass cut short here leaves the old hash, so the next one prunes again
+      const { [PLAN_HASH]: _new, ...kept } = annotated.metadata.annotations ?? {};
+      const carried = { ...kept, ...(before ? { [PLAN_HASH]: before } : {}) };
+      await client.apply({ ...annotated, metadata: { ...annotated.metadata, annotations: carried } });
+      for (const object of rest) await client.apply(object);
       // a plan that changed may have dropped objects: remove what carries the instance's label and is no longer listed
-      if (before && before.metadata?.annotations?.[PLAN_HASH] !== hash) await prune(namespace, plan.target, objects);
+      if (before !== undefined && before !== hash) await prune(namespace, plan.target, objects);
+      if (before !== hash) await client.apply(annotated);
       if (!plan.target.running)
         for (const pod of await podsOf(namespace)) await client.delete({ ...pod, apiVersion: 'v1', kind: 'Pod' });
     },
