@@ -16,9 +16,6 @@ const MOVES: Readonly<Record<Phase, readonly Phase[]>> = {
 
 export const canMove = (from: Phase, to: Phase): boolean => MOVES[from].includes(to);
 
-/** Phases in which an instance holds quota and capacity: everything but the two ends. */
-export const holdsResources = (phase: Phase): boolean => phase !== 'Deleted' && phase !== 'Failed';
-
 /** The user's operations, as changes of the desired state. */
 export type Operation = 'stop' | 'start' | 'delete';
 

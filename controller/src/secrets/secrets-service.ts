@@ -108,14 +108,14 @@ export function secretsServiceFactory({ db, box, now = () => new Date() }: Secre
       if (sql.remove.run(orgId, name).changes === 0) throw notFound('secret');
     },
 
-    /** For components only (the registry driver, the BCM client): the plaintext, or undefined. */
-    /** Every secret of one type in the org, decrypted: the registry credentials a tenant namespace pulls with. */
+    /** For components only: every secret of one type in the org, decrypted (the registry credentials a tenant namespace pulls with). */
     revealAll(orgId: string, type: SecretType): { name: string; value: string }[] {
       return sql.ofType
         .all(orgId, type)
         .map((row) => ({ name: row.name, value: box.open(row.value, secretIdentity(row)) }));
     },
 
+    /** For components only (the registry driver, the BCM client): the plaintext, or undefined. */
     reveal(orgId: string, name: string): { type: SecretType; value: string } | undefined {
       const row = sql.byName.get(orgId, name);
       return row ? { type: row.type, value: box.open(row.value, secretIdentity(row)) } : undefined;
