@@ -7,8 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ControllerConfig, loadControllerConfig, openDatabase } from '@sovereign/controller';
-import { callApi, firstLogin } from '../https-json.js';
-import { CLI, hasTaskset, initDevInstall, LOAD_CORE, pinned, pinSelf, SERVER_CORE, waitForLine } from './processes.js';
+import {
+  CLI,
+  controllerReady,
+  hasTaskset,
+  initDevInstall,
+  LOAD_CORE,
+  pinned,
+  pinSelf,
+  SERVER_CORE,
+} from './processes.js';
 
 /**
  * `npm run bench -- instances [--orgs 100,1000] [--workspaces 5] [--instances 2] [--concurrency 16]`:
@@ -447,19 +455,8 @@ async function runScale(work: string, orgs: number, options: Options): Promise<S
   const ca = await readFile(install.caCert, 'utf8');
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca });
   try {
-    const [, apiUrl = ''] = await waitForLine(controller, /controller listening: api (\S+),/);
-    const api = `${apiUrl}/api/v1`;
     // the dev install's pools hold 1,024 GPUs; the operator raises them so that every launch fits exactly
-    const admin = await firstLogin(api, ca, install.adminEmail, install.adminPassword, 'bench admin passphrase');
-    const capacity = await callApi(
-      `${api}/capacity`,
-      ca,
-      'PUT',
-      { pools: { 'gpu/NVIDIA H200': launches, 'nodes/NVIDIA H200': 128 } },
-      admin,
-    );
-    if (capacity.status !== 200)
-      throw new Error(`PUT /capacity: HTTP ${capacity.status} ${JSON.stringify(capacity.body)}`);
+    const { api } = await controllerReady(controller, ca, install, launches);
     note(
       `  controller up (core ${SERVER_CORE}), capacity raised to ${count(launches)} GPUs in ${secs(elapsedMs(started))}`,
     );

@@ -8,9 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { type ControllerConfig, loadControllerConfig, openDatabase } from '@sovereign/controller';
 import type { KubeSimCounters } from '@sovereign/sim';
-import { callApi, firstLogin } from '../https-json.js';
 import { drive, percentile, Progress, seedTenants, send, stop, type Tenant, waitUntilReady } from './instances.js';
-import { CLI, hasTaskset, initDevInstall, pinned, pinSelf, waitForLine } from './processes.js';
+import { CLI, controllerReady, hasTaskset, initDevInstall, pinned, pinSelf, waitForLine } from './processes.js';
 
 /**
  * `npm run bench -- kube [--instances 100,500] [--concurrency 16] [--workers 8]`: namespace
@@ -404,18 +403,7 @@ async function runController(work: string, n: number, options: Options): Promise
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const ca = await readFile(install.caCert, 'utf8');
-    const [, apiUrl = ''] = await waitForLine(controller, /controller listening: api (\S+),/);
-    const api = `${apiUrl}/api/v1`;
-    const admin = await firstLogin(api, ca, install.adminEmail, install.adminPassword, 'bench admin passphrase');
-    const capacity = await callApi(
-      `${api}/capacity`,
-      ca,
-      'PUT',
-      { pools: { 'gpu/NVIDIA H200': n, 'nodes/NVIDIA H200': 128 } },
-      admin,
-    );
-    if (capacity.status !== 200)
-      throw new Error(`PUT /capacity: HTTP ${capacity.status} ${JSON.stringify(capacity.body)}`);
+    const { apiUrl, api } = await controllerReady(controller, ca, install, n);
     note(
       `  simulator (core ${SIM_CORE}), fresh install with ${orgs} orgs × ${WORKSPACES} workspaces, controller (core ${CLIENT_CORE}) up in ${secs(performance.now() - started)}`,
     );

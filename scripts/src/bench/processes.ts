@@ -1,3 +1,4 @@
+import { callApi, firstLogin } from '../https-json.js';
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -79,4 +80,29 @@ export const pinned = (core: number, command: string[]): [string, string[]] =>
 /** Moves this process (the load generator) onto `core`, when taskset exists. */
 export function pinSelf(core: number): void {
   if (hasTaskset) execFileSync('taskset', ['-pc', String(core), String(process.pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Waits until a started controller listens, logs its platform admin in (replacing the
+ * one-time password) and sizes the H200 GPU pool so that every launch of the run fits.
+ */
+export async function controllerReady(
+  controller: ChildProcess,
+  ca: string,
+  install: DevInstall,
+  gpus: number,
+): Promise<{ apiUrl: string; api: string; admin: string }> {
+  const [, apiUrl = ''] = await waitForLine(controller, /controller listening: api (\S+),/);
+  const api = `${apiUrl}/api/v1`;
+  const admin = await firstLogin(api, ca, install.adminEmail, install.adminPassword, 'bench admin passphrase');
+  const capacity = await callApi(
+    `${api}/capacity`,
+    ca,
+    'PUT',
+    { pools: { 'gpu/NVIDIA H200': gpus, 'nodes/NVIDIA H200': 128 } },
+    admin,
+  );
+  if (capacity.status !== 200)
+    throw new Error(`PUT /capacity: HTTP ${capacity.status} ${JSON.stringify(capacity.body)}`);
+  return { apiUrl, api, admin };
 }
