@@ -166,18 +166,21 @@ export function instanceDalFactory(db: Db) {
   };
 
   return {
-    insert: (row: {
-      id: string;
-      org_id: string;
-      workspace_id: string;
-      name: string;
-      description: string;
-      profile_id: string;
-      profile_version: number;
-      flavor: string;
-      created_by: string | null;
-      created_at: string;
-    }) => sql.insert.run(row),
+    insert: (
+      row: Pick<
+        InstanceRow,
+        | 'id'
+        | 'org_id'
+        | 'workspace_id'
+        | 'name'
+        | 'description'
+        | 'profile_id'
+        | 'profile_version'
+        | 'flavor'
+        | 'created_by'
+        | 'created_at'
+      >,
+    ) => sql.insert.run(row),
     find: (orgId: string, workspaceId: string, id: string) => sql.inWorkspace.get(orgId, workspaceId, id),
     findById: (id: string) => sql.byId.get(id),
     page: (orgId: string, workspaceId: string, after: string, fetch: number) =>

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { type BcmSim, startBcmSim } from '@sovereign/sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefaultCatalog } from '../../catalog/index.js';
+import type { Phase } from '../../instances/instance-types.js';
+import { waitForPhase } from '../../instances/test-support/wait-for-phase.js';
 import { type AppHarness, appHarness } from '../../test-support/app-harness.js';
 import { bareMetalDriver } from './baremetal-driver.js';
 import { placeBareMetal } from './node-placement.js';
@@ -23,15 +25,7 @@ let base: string;
 
 const GPU = 'NVIDIA H200';
 
-async function waitFor(id: string, phase: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const response = await h.agent.get(`${base}/${id}`).set('cookie', org.admin);
-    if (response.body.phase === phase) return response.body;
-    if (Date.now() > deadline) throw new Error(`${id} is ${response.body.phase}: ${JSON.stringify(response.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const waitFor = (id: string, phase: Phase) => waitForPhase(h.agent, `${base}/${id}`, org.admin, phase, 20_000);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sovereign-baremetal-'));

@@ -1,3 +1,5 @@
+import type { SourceSysInfo } from '../../inventory/inventory-source.js';
+
 /** A BCM device as the JSON API returns it (camelCase; `extra_values` as BCM spells it). Fields we do not use pass through untouched. */
 export interface BcmDevice {
   uuid: string;
@@ -24,18 +26,9 @@ export interface BcmStatus {
   powerStatus?: string;
 }
 
-export interface BcmSysInfo {
+/** What BCM's sysinfo answers: the inventory's view of it, plus what only the driver reads. */
+export interface BcmSysInfo extends SourceSysInfo {
   cpu?: { model?: string; sockets?: number; cores?: number };
-  memoryMiB?: number;
-  gpus?: {
-    index: number;
-    name: string;
-    uuid: string;
-    serial?: string;
-    pciBusId?: string;
-    memoryMiB?: number;
-    migMode?: string;
-  }[];
 }
 
 export interface BcmNamed {

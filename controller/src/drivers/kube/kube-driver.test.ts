@@ -8,6 +8,8 @@ import { type KubeSim, startKubeSim } from '@sovereign/sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefaultCatalog } from '../../catalog/index.js';
 import { loadReferenceCapacity } from '../../quotas/index.js';
+import type { Phase } from '../../instances/instance-types.js';
+import { waitForPhase } from '../../instances/test-support/wait-for-phase.js';
 import { type AppHarness, appHarness } from '../../test-support/app-harness.js';
 import { KubeClient } from './kube-client.js';
 import { kubeDriver } from './kube-driver.js';
@@ -41,15 +43,7 @@ const kubectl = async (kubeconfig: string, ...args: string[]) => {
   }
 };
 
-async function waitFor(id: string, phase: string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const response = await h.agent.get(`${base}/${id}`).set('cookie', org.admin);
-    if (response.body.phase === phase) return response.body;
-    if (Date.now() > deadline) throw new Error(`${id} is ${response.body.phase}: ${JSON.stringify(response.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const waitFor = (id: string, phase: Phase) => waitForPhase(h.agent, `${base}/${id}`, org.admin, phase, 15_000);
 
 async function until(check: () => Promise<boolean>, what: string, ms = 10_000) {
   const deadline = Date.now() + ms;

@@ -7,6 +7,7 @@ import { type TestDriverOptions, testDriver } from '../../drivers/test-driver.js
 import { loadReferenceCapacity } from '../../quotas/index.js';
 import { appHarness } from '../../test-support/app-harness.js';
 import type { Phase } from '../instance-types.js';
+import { waitForPhase } from './wait-for-phase.js';
 
 /**
  * The controller app with the test driver (its pretend world in a temporary directory), the
@@ -45,16 +46,8 @@ export async function instanceWorld(
   }
 
   /** Polls the API until the instance reaches `phase` (or fails the test after `ms`). */
-  async function waitFor(id: string, phase: Phase, ms = 10_000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const response = await h.agent.get(`${base}/${id}`).set('cookie', acme.admin);
-      if (response.body.phase === phase) return response.body;
-      if (Date.now() > deadline)
-        throw new Error(`instance ${id} is ${response.body.phase}, not ${phase}: ${JSON.stringify(response.body)}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
+  const waitFor = (id: string, phase: Phase, ms = 10_000) =>
+    waitForPhase(h.agent, `${base}/${id}`, acme.admin, phase, ms);
 
   /** Waits until the audit outbox has handed every transition to the audit log. */
   async function auditDrained(ms = 5000) {
